@@ -1,0 +1,507 @@
+//! Compiling rule files into a [`RuleSet`], and matching one rule against text.
+
+use crate::allowlist::{Allowlist, Candidate};
+use crate::entropy::shannon_entropy;
+use crate::placeholder::looks_like_placeholder;
+use crate::schema::{ConfigFile, Example, RawRule};
+use crate::validators::{Validation, Validator};
+use crate::{RuleError, DEFAULT_RULE_FILES};
+use regex::bytes::{Regex, RegexBuilder};
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// Builds a regex the way every rule pattern is built: bytes API, ASCII classes where the
+/// pattern allows (faster `\w`, `\b`), and a size limit large enough for generic rules.
+pub(crate) fn build_regex(pattern: &str) -> Result<Regex, String> {
+    let build = |unicode: bool| {
+        RegexBuilder::new(pattern)
+            .unicode(unicode)
+            .size_limit(64 << 20)
+            .dfa_size_limit(64 << 20)
+            .build()
+    };
+    // Without Unicode, `.` and `[^x]` can match bytes that are not UTF-8, which is what a
+    // scanner of arbitrary files wants; patterns with non-ASCII literals need Unicode mode.
+    build(false)
+        .or_else(|_| build(true))
+        .map_err(|e| e.to_string())
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub description: String,
+    /// Lower-cased; the rule runs only on text containing one of them (or always, if empty).
+    pub keywords: Vec<String>,
+    pub tags: Vec<String>,
+    pub entropy: Option<f64>,
+    pub secret_group: Option<usize>,
+    pub regex: Option<Regex>,
+    pub path: Option<Regex>,
+    pub allowlists: Vec<Allowlist>,
+    pub validator: Option<Validator>,
+    pub examples: Vec<Example>,
+    pub negatives: Vec<String>,
+    pub references: Vec<String>,
+    pub impact: Option<String>,
+    pub skip_report: bool,
+    /// The file the rule was defined in (for messages).
+    pub source: PathBuf,
+}
+
+/// One match of a rule in a window of text. Offsets are relative to the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleMatch {
+    /// The whole regex match.
+    pub span: Range<usize>,
+    /// The secret inside it.
+    pub secret: Range<usize>,
+    pub entropy: f64,
+    /// A checksum or the structure proved the format.
+    pub validated: bool,
+    /// What the format says about the environment it belongs to (`prod`, `live`, `test`, …).
+    pub environment: Option<String>,
+}
+
+impl Rule {
+    /// Whether the rule applies to a file at `path` (`/`-separated, relative to the scan root).
+    /// A rule with a `path` pattern applies only to matching paths; `None` (no path known)
+    /// applies to rules without a path pattern only.
+    pub fn applies_to_path(&self, path: Option<&str>) -> bool {
+        match (&self.path, path) {
+            (None, _) => true,
+            (Some(re), Some(p)) => re.is_match(p.as_bytes()),
+            (Some(_), None) => false,
+        }
+    }
+
+    /// A rule with a path pattern and no regex reports the file itself.
+    pub fn is_path_only(&self) -> bool {
+        self.regex.is_none() && self.path.is_some()
+    }
+
+    /// All matches of this rule in `window`, after the secret group, entropy gate,
+    /// placeholder check, validator and allowlists. `window` should hold whole lines.
+    pub fn find_matches(
+        &self,
+        window: &[u8],
+        path: Option<&str>,
+        commit: Option<&str>,
+    ) -> Vec<RuleMatch> {
+        let Some(regex) = &self.regex else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for caps in regex.captures_iter(window) {
+            let Some(whole) = caps.get(0) else { continue };
+            if whole.is_empty() {
+                continue;
+            }
+            let secret = match self.secret_group {
+                Some(n) if n > 0 => match caps.get(n) {
+                    Some(m) => m,
+                    None => continue,
+                },
+                _ => caps
+                    .iter()
+                    .skip(1)
+                    .flatten()
+                    .find(|m| !m.is_empty())
+                    .unwrap_or(whole),
+            };
+            let secret_bytes = secret.as_bytes();
+            if secret_bytes.is_empty() {
+                continue;
+            }
+            let entropy = shannon_entropy(secret_bytes);
+            if let Some(min) = self.entropy {
+                if entropy <= min {
+                    continue;
+                }
+            }
+            let (validated, environment) = match &self.validator {
+                Some(v) => match v.validate(secret_bytes) {
+                    Validation::Reject => continue,
+                    Validation::Accept {
+                        validated,
+                        environment,
+                    } => (validated, environment),
+                },
+                None => (false, None),
+            };
+            if !validated && looks_like_placeholder(secret_bytes) {
+                continue;
+            }
+            let line = line_around(window, whole.start(), whole.end());
+            let candidate = Candidate {
+                secret: secret_bytes,
+                matched: whole.as_bytes(),
+                line,
+                path,
+                commit,
+            };
+            if self.allowlists.iter().any(|a| a.allows(&candidate)) {
+                continue;
+            }
+            out.push(RuleMatch {
+                span: whole.range(),
+                secret: secret.range(),
+                entropy,
+                validated,
+                environment,
+            });
+        }
+        out
+    }
+}
+
+/// The line(s) containing `start..end` within `text`.
+fn line_around(text: &[u8], start: usize, end: usize) -> &[u8] {
+    let line_start = text[..start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line_end = text[end..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(text.len(), |i| end + i);
+    &text[line_start..line_end]
+}
+
+/// A compiled set of rules with the global allowlists folded into each rule.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    /// Global allowlists (also folded into each targeted rule's `allowlists`).
+    pub global_allowlists: Vec<Allowlist>,
+}
+
+impl RuleSet {
+    /// The rules embedded in the binary.
+    pub fn default_rules() -> Result<RuleSet, RuleError> {
+        let mut set = RuleSet::default();
+        for (name, text) in DEFAULT_RULE_FILES {
+            let path = PathBuf::from(format!("rules/{name}"));
+            let file = parse_config(text, &path)?;
+            set.add_file(file, &path)?;
+        }
+        set.finish();
+        Ok(set)
+    }
+
+    /// Loads a user config (`.secrets-guard.toml` or a gitleaks config).
+    ///
+    /// Following gitleaks, a file that defines `[[rules]]` and has no `[extend]` replaces
+    /// the defaults; `[extend] useDefault = true` builds on them. A file with no rules at all
+    /// (only allowlists or `disabledRules`) always builds on the defaults.
+    pub fn from_config_file(path: &Path) -> Result<RuleSet, RuleError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_config_text(&text, path)
+    }
+
+    /// As [`RuleSet::from_config_file`], from text already read.
+    pub fn from_config_text(text: &str, path: &Path) -> Result<RuleSet, RuleError> {
+        let mut seen = HashSet::new();
+        let mut set = Self::load_layered(text, path, &mut seen)?;
+        set.finish();
+        Ok(set)
+    }
+
+    fn load_layered(
+        text: &str,
+        path: &Path,
+        seen: &mut HashSet<PathBuf>,
+    ) -> Result<RuleSet, RuleError> {
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if !seen.insert(canonical) {
+            return Err(RuleError::Invalid {
+                path: path.to_path_buf(),
+                rule_id: String::new(),
+                message: "`[extend] path` forms a cycle".into(),
+            });
+        }
+        let file = parse_config(text, path)?;
+        let extend = file.extend.clone().unwrap_or_default();
+        let use_default = extend.use_default || (file.extend.is_none() && file.rules.is_empty());
+        let mut base = if use_default {
+            let mut d = RuleSet::default();
+            for (name, text) in DEFAULT_RULE_FILES {
+                let p = PathBuf::from(format!("rules/{name}"));
+                d.add_file(parse_config(text, &p)?, &p)?;
+            }
+            d
+        } else {
+            RuleSet::default()
+        };
+        if let Some(parent_path) = &extend.path {
+            let resolved = path
+                .parent()
+                .unwrap_or_else(|| Path::new("."))
+                .join(parent_path);
+            let parent_text =
+                std::fs::read_to_string(&resolved).map_err(|source| RuleError::Read {
+                    path: resolved.clone(),
+                    source,
+                })?;
+            let parent = Self::load_layered(&parent_text, &resolved, seen)?;
+            base.merge_overriding(parent);
+        }
+        if extend.url.is_some() {
+            return Err(RuleError::Invalid {
+                path: path.to_path_buf(),
+                rule_id: String::new(),
+                message: "`[extend] url` is not supported: secrets-guard never fetches rules over the network".into(),
+            });
+        }
+        let disabled: Vec<String> = extend
+            .disabled_rules
+            .iter()
+            .chain(file.disabled_rules.iter())
+            .cloned()
+            .collect();
+        let mut own = RuleSet::default();
+        own.add_file(file, path)?;
+        base.merge_overriding(own);
+        base.rules.retain(|r| !disabled.contains(&r.id));
+        Ok(base)
+    }
+
+    /// Adds `other`'s rules, replacing rules of the same id, and its global allowlists.
+    fn merge_overriding(&mut self, other: RuleSet) {
+        for rule in other.rules {
+            match self.rules.iter_mut().find(|r| r.id == rule.id) {
+                Some(existing) => *existing = rule,
+                None => self.rules.push(rule),
+            }
+        }
+        self.global_allowlists.extend(other.global_allowlists);
+    }
+
+    fn add_file(&mut self, file: ConfigFile, path: &Path) -> Result<(), RuleError> {
+        for raw in file.allowlist.iter().chain(file.allowlists.iter()) {
+            self.global_allowlists
+                .push(Allowlist::compile(raw, path, "(global allowlist)")?);
+        }
+        for raw in &file.rules {
+            if self.rules.iter().any(|r| r.id == raw.id) {
+                return Err(RuleError::DuplicateId {
+                    path: path.to_path_buf(),
+                    rule_id: raw.id.clone(),
+                });
+            }
+            self.rules.push(compile_rule(raw, path)?);
+        }
+        Ok(())
+    }
+
+    /// Folds the global allowlists into the rules they target.
+    fn finish(&mut self) {
+        for rule in &mut self.rules {
+            for global in &self.global_allowlists {
+                if global.targets(&rule.id) {
+                    rule.allowlists.push(global.clone());
+                }
+            }
+        }
+    }
+
+    /// Whether a global, path-only allowlist excludes `path` entirely.
+    pub fn is_path_allowed(&self, path: &str) -> bool {
+        self.global_allowlists
+            .iter()
+            .any(|a| a.is_path_only() && !a.require_all && a.matches_path(path))
+    }
+
+    /// Looks a rule up by id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}
+
+fn parse_config(text: &str, path: &Path) -> Result<ConfigFile, RuleError> {
+    toml::from_str::<ConfigFile>(text).map_err(|e| {
+        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+        RuleError::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: e.message().to_owned(),
+        }
+    })
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    (line, column)
+}
+
+fn compile_rule(raw: &RawRule, path: &Path) -> Result<Rule, RuleError> {
+    let bad_regex = |field: &'static str, message: String| RuleError::BadRegex {
+        path: path.to_path_buf(),
+        rule_id: raw.id.clone(),
+        field,
+        message,
+    };
+    if raw.id.trim().is_empty() {
+        return Err(RuleError::Invalid {
+            path: path.to_path_buf(),
+            rule_id: raw.id.clone(),
+            message: "a rule needs a non-empty id".into(),
+        });
+    }
+    let regex = raw
+        .regex
+        .as_deref()
+        .map(build_regex)
+        .transpose()
+        .map_err(|m| bad_regex("regex", m))?;
+    let path_re = raw
+        .path
+        .as_deref()
+        .map(build_regex)
+        .transpose()
+        .map_err(|m| bad_regex("path", m))?;
+    if regex.is_none() && path_re.is_none() {
+        return Err(RuleError::Invalid {
+            path: path.to_path_buf(),
+            rule_id: raw.id.clone(),
+            message: "a rule needs a regex, a path, or both".into(),
+        });
+    }
+    if let (Some(re), Some(group)) = (&regex, raw.secret_group) {
+        if group >= re.captures_len() {
+            return Err(RuleError::Invalid {
+                path: path.to_path_buf(),
+                rule_id: raw.id.clone(),
+                message: format!(
+                    "secretGroup {group} but the regex has only {} groups",
+                    re.captures_len() - 1
+                ),
+            });
+        }
+    }
+    let validator = raw
+        .validator
+        .as_deref()
+        .map(|name| {
+            Validator::from_name(name).ok_or_else(|| RuleError::UnknownValidator {
+                path: path.to_path_buf(),
+                rule_id: raw.id.clone(),
+                validator: name.to_owned(),
+            })
+        })
+        .transpose()?;
+    let allowlists = raw
+        .allowlist
+        .iter()
+        .chain(raw.allowlists.iter())
+        .map(|a| Allowlist::compile(a, path, &raw.id))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Rule {
+        id: raw.id.clone(),
+        description: raw.description.clone().unwrap_or_else(|| raw.id.clone()),
+        keywords: raw.keywords.iter().map(|k| k.to_lowercase()).collect(),
+        tags: raw.tags.clone(),
+        entropy: raw.entropy.filter(|e| *e > 0.0),
+        secret_group: raw.secret_group,
+        regex,
+        path: path_re,
+        allowlists,
+        validator,
+        examples: raw.examples.clone(),
+        negatives: raw.negatives.clone(),
+        references: raw.references.clone(),
+        impact: raw.impact.clone(),
+        skip_report: raw.skip_report,
+        source: path.to_path_buf(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(text: &str) -> RuleSet {
+        RuleSet::from_config_text(text, Path::new("test.toml")).expect("valid config")
+    }
+
+    #[test]
+    fn secret_group_entropy_and_placeholders() {
+        let s = set(r#"
+[[rules]]
+id = "demo"
+regex = '''demo_key\s*=\s*"([A-Za-z0-9]{16,})"'''
+secretGroup = 1
+entropy = 3.0
+keywords = ["DEMO_KEY"]
+"#);
+        let rule = s.get("demo").expect("rule");
+        assert_eq!(rule.keywords, vec!["demo_key"]);
+        let text = br#"demo_key = "Zq8Lr2Vx9Kp4Wm7N" and demo_key = "aaaaaaaaaaaaaaaaaaa" demo_key = "AKIAEXAMPLEKEY1234""#;
+        let found = rule.find_matches(text, None, None);
+        assert_eq!(found.len(), 1);
+        assert_eq!(&text[found[0].secret.clone()], b"Zq8Lr2Vx9Kp4Wm7N");
+    }
+
+    #[test]
+    fn allowlists_filter_by_stopword_and_path() {
+        let s = set(r#"
+[[rules]]
+id = "demo"
+regex = '''tok_[a-z0-9]{12}'''
+[[rules.allowlists]]
+stopwords = ["tok_test"]
+paths = ['''fixtures/''']
+"#);
+        let rule = s.get("demo").expect("rule");
+        assert_eq!(
+            rule.find_matches(b"tok_a1b2c3d4e5f6", Some("src/a.rs"), None)
+                .len(),
+            1
+        );
+        assert!(rule
+            .find_matches(b"tok_testa1b2c3d4", Some("src/a.rs"), None)
+            .is_empty());
+        assert!(rule
+            .find_matches(b"tok_a1b2c3d4e5f6", Some("fixtures/a.rs"), None)
+            .is_empty());
+    }
+
+    #[test]
+    fn rule_file_errors_name_the_rule_and_position() {
+        let err = RuleSet::from_config_text(
+            "[[rules]]\nid = \"x\"\nregex = '''(unclosed'''\n",
+            Path::new("bad.toml"),
+        )
+        .expect_err("must fail");
+        let msg = err.to_string();
+        assert!(msg.contains("bad.toml") && msg.contains("`x`"), "{msg}");
+        let err = RuleSet::from_config_text("[[rules]]\nid = \n", Path::new("bad.toml"))
+            .expect_err("must fail");
+        assert!(err.to_string().starts_with("bad.toml:2:"), "{err}");
+    }
+
+    #[test]
+    fn extend_use_default_keeps_defaults_and_disables() {
+        let defaults = RuleSet::default_rules().expect("defaults compile");
+        let Some(first) = defaults.rules.first() else {
+            return; // no default rules yet
+        };
+        let text = format!(
+            "[extend]\nuseDefault = true\ndisabledRules = [\"{}\"]\n[[rules]]\nid = \"mine\"\nregex = 'mine_[0-9]{{8}}'\n",
+            first.id
+        );
+        let s = set(&text);
+        assert!(s.get("mine").is_some());
+        assert!(s.get(&first.id).is_none());
+        assert_eq!(s.rules.len(), defaults.rules.len());
+    }
+}

@@ -1,0 +1,40 @@
+use std::path::PathBuf;
+
+/// Why a rule file could not be loaded or compiled. Every variant names its source.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: invalid rule file: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: rule `{rule_id}`: {field} does not compile: {message}")]
+    BadRegex {
+        path: PathBuf,
+        rule_id: String,
+        field: &'static str,
+        message: String,
+    },
+    #[error("{path}: rule `{rule_id}`: unknown validator `{validator}`")]
+    UnknownValidator {
+        path: PathBuf,
+        rule_id: String,
+        validator: String,
+    },
+    #[error("{path}: rule `{rule_id}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        rule_id: String,
+        message: String,
+    },
+    #[error("{path}: rule id `{rule_id}` is defined twice")]
+    DuplicateId { path: PathBuf, rule_id: String },
+}

@@ -1,0 +1,29 @@
+//! Rules for the secrets-guard scanner, as data.
+//!
+//! Rule files use gitleaks' TOML schema (`[[rules]]` with `id`, `regex`, `secretGroup`,
+//! `entropy`, `keywords`, `path`, `allowlists`, plus a global `[allowlist]` and `[extend]`),
+//! so a `.gitleaks.toml` loads as is. secrets-guard adds fields of its own to each rule:
+//! `examples` (text that must match, with the secret it must yield), `negatives` (text that
+//! must not match), `validator` (a structural or checksum check), `references` and `impact`.
+//!
+//! [`RuleSet`] is the compiled form. The scan engine asks each [`Rule`] for its
+//! [`RuleMatch`]es in a window of text; everything a rule decides on its own (secret group,
+//! entropy gate, stopwords, allowlists, validator) happens here.
+
+mod allowlist;
+mod compile;
+mod defaults;
+mod entropy;
+mod error;
+mod placeholder;
+mod schema;
+pub mod validators;
+
+pub use allowlist::{Allowlist, RegexTarget};
+pub use compile::{Rule, RuleMatch, RuleSet};
+pub use defaults::DEFAULT_RULE_FILES;
+pub use entropy::shannon_entropy;
+pub use error::RuleError;
+pub use placeholder::looks_like_placeholder;
+pub use schema::{ConfigFile, Example, ExtendSpec, RawAllowlist, RawRule};
+pub use validators::{Validation, Validator};

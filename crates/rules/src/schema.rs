@@ -1,0 +1,122 @@
+//! The on-disk schema: gitleaks' fields with their gitleaks spelling, and ours beside them.
+
+use serde::Deserialize;
+
+/// One rule file, as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub title: Option<String>,
+    /// gitleaks' minimum version hint; accepted and ignored.
+    #[serde(default, rename = "minVersion")]
+    pub min_version: Option<String>,
+    #[serde(default)]
+    pub extend: Option<ExtendSpec>,
+    /// The older single global allowlist.
+    #[serde(default)]
+    pub allowlist: Option<RawAllowlist>,
+    /// The newer list of global allowlists.
+    #[serde(default)]
+    pub allowlists: Vec<RawAllowlist>,
+    #[serde(default)]
+    pub rules: Vec<RawRule>,
+    /// secrets-guard: rule ids to turn off (also accepted inside `[extend]`).
+    #[serde(default, rename = "disabledRules")]
+    pub disabled_rules: Vec<String>,
+    /// secrets-guard's env loader reads this table; the rules loader ignores it.
+    #[serde(default)]
+    pub env: Option<toml::Value>,
+    /// secrets-guard's scan settings table; the rules loader ignores it.
+    #[serde(default)]
+    pub scan: Option<toml::Value>,
+}
+
+/// `[extend]`: build on the default rules or on another file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendSpec {
+    #[serde(default, rename = "useDefault")]
+    pub use_default: bool,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default, rename = "disabledRules")]
+    pub disabled_rules: Vec<String>,
+}
+
+/// An allowlist, global or per rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAllowlist {
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `OR` (default) or `AND`: how the criteria combine.
+    #[serde(default)]
+    pub condition: Option<String>,
+    #[serde(default)]
+    pub regexes: Vec<String>,
+    /// `secret` (default), `match` or `line`.
+    #[serde(default, rename = "regexTarget")]
+    pub regex_target: Option<String>,
+    #[serde(default)]
+    pub stopwords: Vec<String>,
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub commits: Vec<String>,
+    /// gitleaks: on a global allowlist, the rules it applies to.
+    #[serde(default, rename = "targetRules")]
+    pub target_rules: Vec<String>,
+}
+
+/// An example that must match, with the secret it must yield.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    pub text: String,
+    pub secret: String,
+}
+
+/// One `[[rules]]` entry, as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub id: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub regex: Option<String>,
+    #[serde(default, rename = "secretGroup")]
+    pub secret_group: Option<usize>,
+    #[serde(default)]
+    pub entropy: Option<f64>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// gitleaks: report the rule only when these rules also match nearby; accepted, not yet used.
+    #[serde(default, rename = "requiredRules")]
+    pub required_rules: Option<toml::Value>,
+    #[serde(default, rename = "skipReport")]
+    pub skip_report: bool,
+    #[serde(default)]
+    pub allowlist: Option<RawAllowlist>,
+    #[serde(default)]
+    pub allowlists: Vec<RawAllowlist>,
+    // secrets-guard extensions.
+    #[serde(default)]
+    pub examples: Vec<Example>,
+    #[serde(default)]
+    pub negatives: Vec<String>,
+    #[serde(default)]
+    pub validator: Option<String>,
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// What an attacker can do with the secret.
+    #[serde(default)]
+    pub impact: Option<String>,
+}
