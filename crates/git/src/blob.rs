@@ -1,0 +1,54 @@
+//! Reading one blob for scanning: size and binary checks before the bytes are scanned.
+
+use crate::error::GitError;
+use git2::{Odb, OdbObject, Oid};
+
+/// How many leading bytes decide whether a blob is binary (git's own heuristic).
+const BINARY_SNIFF: usize = 8000;
+
+/// A blob as the scanners see it.
+pub(crate) enum BlobRead<'odb> {
+    Text(OdbObject<'odb>),
+    Binary,
+    Large,
+}
+
+/// Reads blob `id`; blobs over `max_size` are classified from the object header alone,
+/// so a huge blob is never inflated.
+pub(crate) fn read_blob<'odb>(
+    odb: &'odb Odb<'_>,
+    id: Oid,
+    path: &str,
+    max_size: u64,
+) -> Result<BlobRead<'odb>, GitError> {
+    let (size, _) = odb
+        .read_header(id)
+        .map_err(GitError::object(id, Some(path)))?;
+    if size as u64 > max_size {
+        return Ok(BlobRead::Large);
+    }
+    let object = odb.read(id).map_err(GitError::object(id, Some(path)))?;
+    if is_binary(object.data()) {
+        return Ok(BlobRead::Binary);
+    }
+    Ok(BlobRead::Text(object))
+}
+
+/// Reads a blob's bytes whatever its content (the old side of a diff).
+pub(crate) fn read_bytes<'odb>(
+    odb: &'odb Odb<'_>,
+    id: Oid,
+    path: &str,
+) -> Result<OdbObject<'odb>, GitError> {
+    odb.read(id).map_err(GitError::object(id, Some(path)))
+}
+
+pub(crate) fn is_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(BINARY_SNIFF)].contains(&0)
+}
+
+/// A git path as findings show it. Paths that are not UTF-8 are shown lossily: the
+/// finding still points at the right file, and nothing is skipped for its name.
+pub(crate) fn display_path(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

@@ -1,0 +1,59 @@
+//! Opening repositories and the facts about them the scans need.
+
+use crate::error::GitError;
+use git2::{Oid, Repository};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Opens the repository at or above `path` (work trees, linked worktrees and bare
+/// repositories alike).
+pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
+    Repository::discover(path).map_err(|source| GitError::Open {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Opens exactly the repository whose git directory is `git_dir` (worker threads reopen
+/// the repository the main thread discovered).
+pub(crate) fn reopen(git_dir: &Path) -> Result<Repository, GitError> {
+    Repository::open(git_dir).map_err(|source| GitError::Open {
+        path: git_dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Where a scan of `path` looks for `.secrets-guard.toml`: the top of the working tree,
+/// or the git directory of a bare repository. Falls back to `path` itself when it is not
+/// a repository (the scan then fails with the real reason).
+pub fn config_root(path: &Path) -> PathBuf {
+    match Repository::discover(path) {
+        Ok(repo) => repo
+            .workdir()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| repo.path().to_path_buf()),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
+/// The commits a shallow clone was cut at: their parents are not in the repository.
+pub(crate) fn shallow_boundary(repo: &Repository) -> Result<HashSet<Oid>, GitError> {
+    let mut out = HashSet::new();
+    if !repo.is_shallow() {
+        return Ok(out);
+    }
+    let file = repo.commondir().join("shallow");
+    let text = match std::fs::read_to_string(&file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(source) => return Err(GitError::Io { path: file, source }),
+    };
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let id = Oid::from_str(line).map_err(GitError::git(format!(
+            "{}: not a commit id: `{line}`",
+            file.display()
+        )))?;
+        out.insert(id);
+    }
+    Ok(out)
+}
