@@ -64,10 +64,21 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             stats.submodules.join(", ")
         );
     }
-    eprintln!(
-        "git: {} commit(s), {} distinct blob(s) scanned ({} bytes), {} binary and {} over --max-file-size skipped",
-        stats.commits, stats.blobs_scanned, stats.bytes_scanned, stats.skipped_binary, stats.skipped_large
+    let skipped = format!(
+        "{} binary and {} over --max-file-size skipped",
+        stats.skipped_binary, stats.skipped_large
     );
+    if args.staged {
+        eprintln!(
+            "git: {} staged blob(s) scanned ({} bytes), {skipped}",
+            stats.blobs_scanned, stats.bytes_scanned
+        );
+    } else {
+        eprintln!(
+            "git: {} commit(s), {} distinct blob(s) scanned ({} bytes), {skipped}",
+            stats.commits, stats.blobs_scanned, stats.bytes_scanned
+        );
+    }
     scan::report(args, scan.findings, &stats.scan_stats(), start.elapsed())
 }
 
