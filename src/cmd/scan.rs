@@ -1,9 +1,15 @@
+//! `secrets-guard scan`: the working-tree scan, and `report`, which every scan mode
+//! (working tree, staged, range, history) goes through.
+
+use anyhow::Context;
 use clap::{Args, ValueEnum};
-use sg_engine::{Finding, ScanStats, Scanner};
+use sg_engine::report::{self, ReportFormat, ReportOptions};
+use sg_engine::{Baseline, Finding, ScanStats, Scanner, WalkOptions};
 use sg_rules::RuleSet;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -70,35 +76,155 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     if args.staged || args.git {
         return super::scan_git::run(args);
     }
-    anyhow::bail!("the working-tree scan is not built yet")
+    let started = Instant::now();
+    let (outcome, scanner) = walk(
+        &args.paths,
+        args.config.as_deref(),
+        args.threads,
+        args.max_file_size,
+    )?;
+    for problem in &outcome.problems {
+        eprintln!("warning: {problem}");
+    }
+    report_detailed(
+        args,
+        outcome.findings,
+        &outcome.stats,
+        outcome.skipped_generated,
+        Some(scanner.rules()),
+        started.elapsed(),
+    )
+}
+
+/// The working-tree scan shared by `scan` and `baseline`: config discovery at the first
+/// path, then the parallel walk.
+pub(crate) fn walk(
+    paths: &[PathBuf],
+    config: Option<&Path>,
+    threads: Option<usize>,
+    max_file_size: u64,
+) -> anyhow::Result<(sg_engine::WalkOutcome, Scanner)> {
+    let root = scan_root(paths);
+    let config_in_use = config
+        .map(Path::to_path_buf)
+        .or_else(|| Some(root.join(".secrets-guard.toml")).filter(|p| p.is_file()));
+    let scanner = build_scanner(config, &root)?;
+    let options = WalkOptions {
+        threads: threads.unwrap_or(0),
+        max_file_size,
+        exclude: config_in_use.into_iter().collect(),
+    };
+    let outcome = sg_engine::scan_paths(&scanner, paths, &options)?;
+    Ok((outcome, scanner))
+}
+
+/// Where `.secrets-guard.toml` is looked for: the first path if it is a directory, else
+/// the directory holding it.
+fn scan_root(paths: &[PathBuf]) -> PathBuf {
+    let first = paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
+    if first.is_dir() {
+        first
+    } else {
+        match first.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
 }
 
 /// Builds the scanner for a scan rooted at `root`: `--config` if given, else
 /// `.secrets-guard.toml` in `root` if present, else the default rules. Shared by every scan mode.
 pub fn load_scanner(args: &ScanArgs, root: &Path) -> anyhow::Result<Scanner> {
+    build_scanner(args.config.as_deref(), root)
+}
+
+fn build_scanner(config: Option<&Path>, root: &Path) -> anyhow::Result<Scanner> {
     let discovered = root.join(".secrets-guard.toml");
-    let rules = match (&args.config, discovered.is_file()) {
+    let rules = match (config, discovered.is_file()) {
         (Some(path), _) => RuleSet::from_config_file(path)?,
         (None, true) => RuleSet::from_config_file(&discovered)?,
-        (None, false) => RuleSet::default_rules()?,
+        (None, false) => RuleSet::default_rules().context("the built-in rules")?,
     };
     Ok(Scanner::new(rules))
 }
 
-/// Reports findings the same way for every scan mode: baseline filtering, access-store
-/// lookups, the chosen format, the summary on stderr, and the exit code.
+/// Reports findings the same way for every scan mode: baseline filtering, findings
+/// enrichment (access-store lookups), the chosen format, the summary on stderr, and the
+/// exit code.
 pub fn report(
     args: &ScanArgs,
     findings: Vec<Finding>,
     stats: &ScanStats,
     elapsed: Duration,
 ) -> anyhow::Result<ExitCode> {
-    let _ = (stats, elapsed);
-    let text = serde_json::to_string_pretty(&findings)?;
-    println!("{text}");
+    report_detailed(args, findings, stats, 0, None, elapsed)
+}
+
+/// [`report`] with what only some modes know: files skipped as generated, and the rules
+/// already loaded (SARIF's rule metadata; loaded again from the config when absent).
+pub fn report_detailed(
+    args: &ScanArgs,
+    findings: Vec<Finding>,
+    stats: &ScanStats,
+    skipped_generated: u64,
+    rules: Option<&RuleSet>,
+    elapsed: Duration,
+) -> anyhow::Result<ExitCode> {
+    // 1. Baseline: drop what the team has accepted.
+    let mut findings = match &args.baseline {
+        Some(path) => Baseline::load(path)?.filter(findings),
+        None => findings,
+    };
+    // 2. Enrichment: what other parts of secrets-guard know about each finding.
+    enrich_findings(args, &mut findings)?;
+    // 3. The report itself.
+    let format = match args.format {
+        OutputFormat::Human => ReportFormat::Human,
+        OutputFormat::Json => ReportFormat::Json,
+        OutputFormat::Sarif => ReportFormat::Sarif,
+    };
+    let reloaded;
+    let rules = match (format, rules) {
+        (ReportFormat::Sarif, None) => {
+            reloaded = load_scanner(args, &scan_root(&args.paths))?;
+            Some(reloaded.rules())
+        }
+        (_, rules) => rules,
+    };
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let options = ReportOptions {
+        show_secrets: args.show_secrets,
+        color: to_terminal && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty()),
+    };
+    let bytes = report::render(format, &findings, rules, options)?;
+    match &args.output {
+        Some(path) => report::write_atomically(path, &bytes)?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(&bytes).and_then(|()| out.flush()) {
+                // A reader that stops early (`| head`) is not an error of the scan.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.context("writing the report to stdout")?,
+            }
+        }
+    }
+    // 4. Summary and exit code.
+    eprintln!(
+        "{}",
+        report::summary(stats, skipped_generated, findings.len(), elapsed)
+    );
     Ok(if findings.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(args.exit_code)
     })
+}
+
+/// The findings-enrichment step: the place where facts from outside the scan are attached
+/// to findings before they are reported. The access-store lookup of leaked `sgk_` keys
+/// (`--access-db`, filling `Finding::access`, and `--revoke-leaked`) hooks in here; until
+/// it lands, findings go through unchanged.
+fn enrich_findings(args: &ScanArgs, findings: &mut [Finding]) -> anyhow::Result<()> {
+    let _ = (args, findings);
+    Ok(())
 }

@@ -3,11 +3,22 @@
 //! [`Scanner`] holds a compiled [`sg_rules::RuleSet`] and an Aho-Corasick automaton over
 //! every rule keyword. Scanning one input is two stages: one pass of the automaton finds
 //! which keywords occur where, then only the rules whose keywords occur run their regex,
-//! and only over the lines around each hit. Everything here is free of CLI concerns:
-//! the working-tree walk, baselines and report formats are library code the binary calls.
+//! and only over the lines around each hit. Around it: the parallel working-tree walk
+//! ([`walk`]), baselines ([`baseline`]) and the report formats ([`report`]). Everything here
+//! is free of CLI concerns; every scan mode of the binary goes through it.
 
+pub mod baseline;
+mod error;
 mod finding;
+pub mod generated;
+pub mod lockfile;
+pub mod report;
 mod scanner;
+pub mod walk;
 
+pub use baseline::{Baseline, BaselineEntry};
+pub use error::EngineError;
 pub use finding::{fingerprint, AccessInfo, CommitInfo, Finding, ScanStats};
+pub use report::{redact, ReportFormat, ReportOptions};
 pub use scanner::{ScanInput, Scanner};
+pub use walk::{scan_paths, WalkOptions, WalkOutcome};

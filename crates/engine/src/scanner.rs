@@ -1,14 +1,19 @@
 //! The two-stage scan of one input: keyword prefilter, then rule regexes over windows.
 
 use crate::finding::{fingerprint, Finding};
+use crate::{generated, lockfile};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use sg_rules::{Rule, RuleSet};
 use std::collections::HashMap;
 use std::ops::Range;
 
-/// How far past a keyword hit a rule's regex may reach, before extending to the line end.
-/// Large enough for a PEM private key body after its `-----BEGIN` keyword.
-const WINDOW_AFTER: usize = 8 * 1024;
+/// How far past a keyword hit a multi-line rule's regex may reach, before extending to the
+/// line end. Large enough for a PEM private key body after its `-----BEGIN` keyword.
+const WINDOW_AFTER_MULTILINE: usize = 8 * 1024;
+/// How far past a keyword hit a single-line rule's regex may reach, before extending to the
+/// line end: the rest of the hit's line always, and the next lines only for the odd
+/// `key =\n  value` that a `\s*` lets a pattern span.
+const WINDOW_AFTER: usize = 256;
 /// How far before a keyword hit a rule's regex may start, before extending to the line start.
 /// Covers patterns whose keyword sits after the secret (`"AKIA…" # aws`).
 const WINDOW_BEFORE: usize = 256;
@@ -39,6 +44,10 @@ pub struct Scanner {
     rules_by_keyword: Vec<Vec<usize>>,
     /// Rules with no keywords: they run over every input.
     keywordless: Vec<usize>,
+    /// Rules with a path pattern and no regex: they report the file itself.
+    path_only: Vec<usize>,
+    /// Per rule: whether its regex is written to span lines, so it needs wide windows.
+    multiline: Vec<bool>,
 }
 
 impl Scanner {
@@ -47,8 +56,18 @@ impl Scanner {
         let mut patterns: Vec<String> = Vec::new();
         let mut rules_by_keyword: Vec<Vec<usize>> = Vec::new();
         let mut keywordless = Vec::new();
+        let mut path_only = Vec::new();
+        let multiline = rules
+            .rules
+            .iter()
+            .map(|r| r.regex.as_ref().is_some_and(|re| spans_lines(re.as_str())))
+            .collect();
         for (rule_index, rule) in rules.rules.iter().enumerate() {
             if rule.skip_report {
+                continue;
+            }
+            if rule.is_path_only() {
+                path_only.push(rule_index);
                 continue;
             }
             if rule.keywords.is_empty() {
@@ -80,36 +99,77 @@ impl Scanner {
             keywords,
             rules_by_keyword,
             keywordless,
+            path_only,
+            multiline,
         }
+    }
+
+    /// Every distinct keyword the prefilter looks for, lower-cased, in rule order.
+    pub fn keywords(&self) -> Vec<&str> {
+        let mut seen = std::collections::HashSet::new();
+        self.rules
+            .rules
+            .iter()
+            .filter(|r| !r.skip_report)
+            .flat_map(|r| r.keywords.iter().map(String::as_str))
+            .filter(|k| seen.insert(*k))
+            .collect()
     }
 
     pub fn rules(&self) -> &RuleSet {
         &self.rules
     }
 
-    /// Scans one input. Findings come sorted by position, then rule id.
+    /// Scans one input. Findings come sorted by position, then rule id. Generated files
+    /// (source maps, minified bundles) yield nothing, and matches inside lockfile checksum
+    /// fields are dropped.
     pub fn scan(&self, input: ScanInput<'_>) -> Vec<Finding> {
-        if self.rules.is_path_allowed(input.path) {
+        if self.rules.is_path_allowed(input.path)
+            || generated::is_generated(input.path, input.bytes)
+        {
             return Vec::new();
         }
         let bytes = input.bytes;
-        // Stage 1: which rules have keyword hits, and where.
-        let mut hits: HashMap<usize, Vec<usize>> = HashMap::new();
-        for m in self.keywords.find_overlapping_iter(bytes) {
-            for &rule_index in &self.rules_by_keyword[m.pattern().as_usize()] {
-                hits.entry(rule_index).or_default().push(m.start());
+        let mut lines = LineIndex::default();
+        let mut findings = Vec::new();
+        for &rule_index in &self.path_only {
+            let rule = &self.rules.rules[rule_index];
+            if rule.applies_to_path(Some(input.path)) {
+                findings.push(self.finding(rule, input.path, bytes, &mut lines, 0..0, None));
             }
         }
+        // Stage 1: which rules have keyword hits, and where. Most inputs have none, so
+        // nothing is allocated until the first hit.
+        let mut hits: Vec<(usize, usize)> = Vec::new();
+        for m in self.keywords.find_overlapping_iter(bytes) {
+            for &rule_index in &self.rules_by_keyword[m.pattern().as_usize()] {
+                hits.push((rule_index, m.start()));
+            }
+        }
+        if hits.is_empty() && self.keywordless.is_empty() {
+            return findings;
+        }
+        hits.sort_unstable();
         // Stage 2: each candidate rule's regex over the merged windows around its hits.
-        let mut candidates: Vec<(usize, Vec<Range<usize>>)> = hits
-            .into_iter()
-            .map(|(rule_index, offsets)| (rule_index, windows(bytes, &offsets)))
-            .collect();
-        candidates.extend(self.keywordless.iter().map(|&i| (i, vec![0..bytes.len()])));
+        let mut candidates: Vec<(usize, Vec<Range<usize>>)> = Vec::new();
+        for group in hits.chunk_by(|a, b| a.0 == b.0) {
+            let rule_index = group[0].0;
+            let after = if self.multiline[rule_index] {
+                WINDOW_AFTER_MULTILINE
+            } else {
+                WINDOW_AFTER
+            };
+            let offsets = group.iter().map(|&(_, offset)| offset);
+            candidates.push((rule_index, windows(bytes, offsets, after)));
+        }
+        candidates.extend(
+            self.keywordless
+                .iter()
+                .map(|&i| (i, std::iter::once(0..bytes.len()).collect())),
+        );
         candidates.sort_by_key(|(i, _)| *i);
 
-        let mut lines = LineIndex::new(bytes);
-        let mut findings = Vec::new();
+        let is_lockfile = lockfile::is_lockfile(input.path);
         for (rule_index, rule_windows) in candidates {
             let rule = &self.rules.rules[rule_index];
             if !rule.applies_to_path(Some(input.path)) {
@@ -123,7 +183,21 @@ impl Scanner {
                     if has_allow_marker(bytes, &span) {
                         continue;
                     }
-                    findings.push(self.finding(rule, input.path, bytes, &mut lines, secret, m));
+                    if is_lockfile {
+                        let start = line_start(bytes, span.start);
+                        let line = &bytes[start..line_end(bytes, span.end)];
+                        if lockfile::in_checksum_field(line, span.start - start) {
+                            continue;
+                        }
+                    }
+                    findings.push(self.finding(
+                        rule,
+                        input.path,
+                        bytes,
+                        &mut lines,
+                        secret,
+                        Some(m),
+                    ));
                 }
             }
         }
@@ -152,8 +226,13 @@ impl Scanner {
         bytes: &[u8],
         lines: &mut LineIndex,
         secret: Range<usize>,
-        m: sg_rules::RuleMatch,
+        m: Option<sg_rules::RuleMatch>,
     ) -> Finding {
+        // A path-only rule's finding is the file itself: no secret, no position inside it.
+        let (entropy, validated, environment) = match m {
+            Some(m) => (m.entropy, m.validated, m.environment),
+            None => (0.0, false, None),
+        };
         let (line, column) = lines.position(bytes, secret.start);
         let (end_line, end_column) = lines.position(bytes, secret.end);
         let secret_bytes = &bytes[secret];
@@ -167,21 +246,36 @@ impl Scanner {
             end_column,
             secret: String::from_utf8_lossy(secret_bytes).into_owned(),
             fingerprint: fingerprint(&rule.id, path, secret_bytes),
-            entropy: m.entropy,
-            validated: m.validated,
-            environment: m.environment,
+            entropy,
+            validated,
+            environment,
             commit: None,
             access: None,
         }
     }
 }
 
-/// Merged, line-aligned windows around each keyword hit.
-fn windows(bytes: &[u8], offsets: &[usize]) -> Vec<Range<usize>> {
+/// Whether a regex is written to match across lines (a PEM body, `(?s)` dot-all, an
+/// explicit newline). Other rules get narrow windows, which keeps dense keywords such as
+/// `key` or `token` from making every rule re-read whole files.
+fn spans_lines(pattern: &str) -> bool {
+    ["[\\s\\S", "[\\S\\s", "(?s", "\\n", "\\r", "-----"]
+        .iter()
+        .any(|marker| pattern.contains(marker))
+}
+
+/// Merged, line-aligned windows around each keyword hit (offsets in increasing order).
+fn windows(bytes: &[u8], offsets: impl Iterator<Item = usize>, after: usize) -> Vec<Range<usize>> {
     let mut out: Vec<Range<usize>> = Vec::new();
-    for &hit in offsets {
+    for hit in offsets {
+        // A hit inside the last window needs no line search: extend only if it reaches past.
+        if let Some(last) = out.last() {
+            if hit + after <= last.end {
+                continue;
+            }
+        }
         let start = line_start(bytes, hit.saturating_sub(WINDOW_BEFORE));
-        let end = line_end(bytes, (hit + WINDOW_AFTER).min(bytes.len()));
+        let end = line_end(bytes, (hit + after).min(bytes.len()));
         match out.last_mut() {
             Some(last) if start <= last.end => last.end = last.end.max(end),
             _ => out.push(start..end),
@@ -206,15 +300,12 @@ fn has_allow_marker(bytes: &[u8], span: &Range<usize>) -> bool {
 }
 
 /// Newline offsets, built on first use: most inputs have no findings.
+#[derive(Default)]
 struct LineIndex {
     newlines: Option<Vec<usize>>,
 }
 
 impl LineIndex {
-    fn new(_bytes: &[u8]) -> LineIndex {
-        LineIndex { newlines: None }
-    }
-
     /// 1-based line and 1-based character column of byte `offset`.
     fn position(&mut self, bytes: &[u8], offset: usize) -> (usize, usize) {
         let newlines = self
@@ -294,7 +385,7 @@ keywords = ["dtk_"]
     #[test]
     fn windows_merge_and_align_to_lines() {
         let text = b"aaa\nbbb key ccc\nddd\n";
-        let w = windows(text, &[8, 9]);
+        let w = windows(text, [8, 9].into_iter(), WINDOW_AFTER);
         assert_eq!(w, vec![0..text.len()]);
     }
 }
