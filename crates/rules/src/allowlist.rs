@@ -119,40 +119,115 @@ impl Allowlist {
 
     /// Whether the candidate is allowed (must not be reported).
     pub fn allows(&self, c: &Candidate<'_>) -> bool {
-        let mut verdicts: Vec<bool> = Vec::with_capacity(4);
-        if !self.commits.is_empty() {
-            verdicts.push(c.commit.is_some_and(|id| {
+        // Each criterion given is one verdict; `AND` needs all of them, `OR` any. Checked
+        // lazily, cheapest first, without collecting verdicts (this runs per candidate).
+        let mut given = false;
+        for criterion in [
+            Criterion::Commit,
+            Criterion::Path,
+            Criterion::Stopword,
+            Criterion::Regex,
+        ] {
+            let Some(verdict) = self.verdict(criterion, c) else {
+                continue;
+            };
+            given = true;
+            if verdict != self.require_all {
+                // OR and a hit: allowed. AND and a miss: not allowed.
+                return verdict;
+            }
+        }
+        given && self.require_all
+    }
+
+    /// One criterion's verdict, or `None` when the allowlist does not set it.
+    fn verdict(&self, criterion: Criterion, c: &Candidate<'_>) -> Option<bool> {
+        Some(match criterion {
+            Criterion::Commit if !self.commits.is_empty() => c.commit.is_some_and(|id| {
                 self.commits
                     .iter()
                     .any(|allowed| !allowed.is_empty() && id.starts_with(allowed.as_str()))
-            }));
+            }),
+            Criterion::Path if !self.paths.is_empty() => {
+                c.path.is_some_and(|p| self.matches_path(p))
+            }
+            Criterion::Stopword if !self.stopwords.is_empty() => self.stopwords.iter().any(|w| {
+                !w.is_empty()
+                    && crate::placeholder::contains_ignore_ascii_case(c.secret, w.as_bytes())
+            }),
+            Criterion::Regex if !self.regexes.is_empty() => {
+                let target = match self.regex_target {
+                    RegexTarget::Secret => c.secret,
+                    RegexTarget::Match => c.matched,
+                    RegexTarget::Line => c.line,
+                };
+                self.regexes.iter().any(|r| r.is_match(target))
+            }
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Criterion {
+    Commit,
+    Path,
+    Stopword,
+    Regex,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(toml_text: &str) -> Allowlist {
+        let raw: RawAllowlist = toml::from_str(toml_text).expect("valid allowlist");
+        Allowlist::compile(&raw, Path::new("t.toml"), "r").expect("compiles")
+    }
+
+    fn candidate<'a>(secret: &'a [u8], line: &'a [u8], path: Option<&'a str>) -> Candidate<'a> {
+        Candidate {
+            secret,
+            matched: secret,
+            line,
+            path,
+            commit: Some("0123abcd"),
         }
-        if !self.paths.is_empty() {
-            verdicts.push(c.path.is_some_and(|p| self.matches_path(p)));
-        }
-        if !self.regexes.is_empty() {
-            let target = match self.regex_target {
-                RegexTarget::Secret => c.secret,
-                RegexTarget::Match => c.matched,
-                RegexTarget::Line => c.line,
-            };
-            verdicts.push(self.regexes.iter().any(|r| r.is_match(target)));
-        }
-        if !self.stopwords.is_empty() {
-            let lower = c.secret.to_ascii_lowercase();
-            verdicts.push(
-                self.stopwords.iter().any(|w| {
-                    !w.is_empty() && lower.windows(w.len()).any(|win| win == w.as_bytes())
-                }),
-            );
-        }
-        if verdicts.is_empty() {
-            return false;
-        }
-        if self.require_all {
-            verdicts.iter().all(|v| *v)
-        } else {
-            verdicts.iter().any(|v| *v)
+    }
+
+    #[test]
+    fn or_needs_one_criterion_and_needs_all() {
+        let or = compile("stopwords = ['sample']\npaths = ['^test/']\n");
+        assert!(or.allows(&candidate(b"SAMPLEkey", b"", Some("src/a"))));
+        assert!(or.allows(&candidate(b"realkey", b"", Some("test/a"))));
+        assert!(!or.allows(&candidate(b"realkey", b"", Some("src/a"))));
+
+        let and = compile(
+            "condition = 'AND'\nregexTarget = 'line'\nregexes = ['mock']\npaths = ['^test/']\n",
+        );
+        assert!(and.allows(&candidate(b"k", b"let mock = k", Some("test/a"))));
+        assert!(!and.allows(&candidate(b"k", b"let mock = k", Some("src/a"))));
+        assert!(!and.allows(&candidate(b"k", b"let real = k", Some("test/a"))));
+        // An unknown path cannot satisfy a path criterion.
+        assert!(!and.allows(&candidate(b"k", b"let mock = k", None)));
+    }
+
+    #[test]
+    fn commits_match_by_prefix_and_empty_allowlists_allow_nothing() {
+        let commits = compile("commits = ['0123']\n");
+        assert!(commits.allows(&candidate(b"k", b"", None)));
+        let other = compile("commits = ['ffff']\n");
+        assert!(!other.allows(&candidate(b"k", b"", None)));
+        let empty = compile("description = 'nothing'\n");
+        assert!(!empty.allows(&candidate(b"k", b"", None)));
+    }
+
+    #[test]
+    fn bad_condition_and_target_are_errors() {
+        for text in ["condition = 'XOR'\n", "regexTarget = 'file'\n"] {
+            let raw: RawAllowlist = toml::from_str(text).expect("parses");
+            let err = Allowlist::compile(&raw, Path::new("t.toml"), "r").expect_err("invalid");
+            assert!(err.to_string().contains("t.toml"), "{err}");
         }
     }
 }

@@ -11,11 +11,14 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-/// Builds a regex the way every rule pattern is built: bytes API, ASCII classes where the
-/// pattern allows (faster `\w`, `\b`), and a size limit large enough for generic rules.
+/// Builds a regex the way every rule pattern is built: Go RE2 syntax rewritten (gitleaks
+/// configs are written for Go), bytes API, ASCII classes where the pattern allows (faster
+/// `\w`, `\b`, and Go's `\w`/`\b` are ASCII too), and a size limit large enough for
+/// generic rules.
 pub(crate) fn build_regex(pattern: &str) -> Result<Regex, String> {
+    let translated = crate::goregex::translate(pattern);
     let build = |unicode: bool| {
-        RegexBuilder::new(pattern)
+        RegexBuilder::new(&translated)
             .unicode(unicode)
             .size_limit(64 << 20)
             .dfa_size_limit(64 << 20)
@@ -23,9 +26,13 @@ pub(crate) fn build_regex(pattern: &str) -> Result<Regex, String> {
     };
     // Without Unicode, `.` and `[^x]` can match bytes that are not UTF-8, which is what a
     // scanner of arbitrary files wants; patterns with non-ASCII literals need Unicode mode.
-    build(false)
-        .or_else(|_| build(true))
-        .map_err(|e| e.to_string())
+    build(false).or_else(|_| build(true)).map_err(|e| {
+        let message = e.to_string();
+        match crate::goregex::unsupported_hint(pattern) {
+            Some(hint) => format!("{message}\n{hint}"),
+            None => message,
+        }
+    })
 }
 
 /// One compiled rule.
@@ -94,66 +101,98 @@ impl Rule {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for caps in regex.captures_iter(window) {
-            let Some(whole) = caps.get(0) else { continue };
+        if regex.captures_len() == 1 {
+            // No groups: the cheaper search suffices and the secret is the whole match.
+            for m in regex.find_iter(window) {
+                self.consider(window, m.range(), m.range(), path, commit, &mut out);
+            }
+            return out;
+        }
+        // One set of capture slots for the whole window, not one allocation per candidate.
+        let mut locs = regex.capture_locations();
+        let mut at = 0;
+        while at <= window.len() {
+            let Some(whole) = regex.captures_read_at(&mut locs, window, at) else {
+                break;
+            };
+            let whole = whole.range();
+            at = if whole.is_empty() {
+                whole.end + 1
+            } else {
+                whole.end
+            };
             if whole.is_empty() {
                 continue;
             }
             let secret = match self.secret_group {
-                Some(n) if n > 0 => match caps.get(n) {
-                    Some(m) => m,
+                Some(n) if n > 0 => match locs.get(n) {
+                    Some((s, e)) => s..e,
                     None => continue,
                 },
-                _ => caps
-                    .iter()
-                    .skip(1)
-                    .flatten()
-                    .find(|m| !m.is_empty())
-                    .unwrap_or(whole),
+                // gitleaks: without `secretGroup`, the first non-empty group is the secret.
+                _ => (1..locs.len())
+                    .filter_map(|g| locs.get(g))
+                    .find(|(s, e)| e > s)
+                    .map_or(whole.clone(), |(s, e)| s..e),
             };
-            let secret_bytes = secret.as_bytes();
-            if secret_bytes.is_empty() {
-                continue;
+            self.consider(window, whole, secret, path, commit, &mut out);
+        }
+        out
+    }
+
+    /// The gates every candidate passes after the regex: entropy, validator, placeholder,
+    /// allowlists. Pushes the match onto `out` when it survives.
+    fn consider(
+        &self,
+        window: &[u8],
+        whole: Range<usize>,
+        secret: Range<usize>,
+        path: Option<&str>,
+        commit: Option<&str>,
+        out: &mut Vec<RuleMatch>,
+    ) {
+        let secret_bytes = &window[secret.clone()];
+        if secret_bytes.is_empty() {
+            return;
+        }
+        let entropy = shannon_entropy(secret_bytes);
+        if let Some(min) = self.entropy {
+            if entropy <= min {
+                return;
             }
-            let entropy = shannon_entropy(secret_bytes);
-            if let Some(min) = self.entropy {
-                if entropy <= min {
-                    continue;
-                }
-            }
-            let (validated, environment) = match &self.validator {
-                Some(v) => match v.validate(secret_bytes) {
-                    Validation::Reject => continue,
-                    Validation::Accept {
-                        validated,
-                        environment,
-                    } => (validated, environment),
-                },
-                None => (false, None),
-            };
-            if !validated && looks_like_placeholder(secret_bytes) {
-                continue;
-            }
-            let line = line_around(window, whole.start(), whole.end());
+        }
+        let (validated, environment) = match &self.validator {
+            Some(v) => match v.validate(secret_bytes) {
+                Validation::Reject => return,
+                Validation::Accept {
+                    validated,
+                    environment,
+                } => (validated, environment),
+            },
+            None => (false, None),
+        };
+        if !validated && looks_like_placeholder(secret_bytes) {
+            return;
+        }
+        if !self.allowlists.is_empty() {
             let candidate = Candidate {
                 secret: secret_bytes,
-                matched: whole.as_bytes(),
-                line,
+                matched: &window[whole.clone()],
+                line: line_around(window, whole.start, whole.end),
                 path,
                 commit,
             };
             if self.allowlists.iter().any(|a| a.allows(&candidate)) {
-                continue;
+                return;
             }
-            out.push(RuleMatch {
-                span: whole.range(),
-                secret: secret.range(),
-                entropy,
-                validated,
-                environment,
-            });
         }
-        out
+        out.push(RuleMatch {
+            span: whole,
+            secret,
+            entropy,
+            validated,
+            environment,
+        });
     }
 }
 

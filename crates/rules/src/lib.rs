@@ -15,6 +15,7 @@ mod compile;
 mod defaults;
 mod entropy;
 mod error;
+mod goregex;
 mod placeholder;
 mod schema;
 pub mod validators;

@@ -4,7 +4,6 @@
 /// (`EXAMPLE`), masked or redacted values (`xxxx`, `****`), template references (`${VAR}`,
 /// `{{ var }}`, `<your-key>`), and the usual stand-ins (`changeme`, `your_api_key`, …).
 pub fn looks_like_placeholder(secret: &[u8]) -> bool {
-    let lower: Vec<u8> = secret.iter().map(|b| b.to_ascii_lowercase()).collect();
     const MARKERS: &[&[u8]] = &[
         b"example",
         b"xxxx",
@@ -24,25 +23,34 @@ pub fn looks_like_placeholder(secret: &[u8]) -> bool {
         b"replace_me",
         b"replaceme",
     ];
+    // Called on every candidate: compare case-insensitively in place rather than lowering
+    // a copy.
     if MARKERS
         .iter()
-        .any(|m| lower.windows(m.len()).any(|w| w == *m))
+        .any(|m| contains_ignore_ascii_case(secret, m))
     {
         return true;
     }
     // `<...>` wrapped values and `$VAR` references.
-    if lower.first() == Some(&b'<') && lower.last() == Some(&b'>') {
+    if secret.first() == Some(&b'<') && secret.last() == Some(&b'>') {
         return true;
     }
-    if lower.first() == Some(&b'$')
-        && lower[1..]
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
-    {
-        return true;
+    if let Some((b'$', rest)) = secret.split_first() {
+        if rest.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+            return true;
+        }
     }
     // A run of one repeated character (`0000000000`, `aaaaaaaa`) is filler.
-    lower.len() >= 8 && lower.iter().all(|&b| b == lower[0])
+    secret.len() >= 8 && secret.iter().all(|b| b.eq_ignore_ascii_case(&secret[0]))
+}
+
+/// Whether `needle` (lower case) occurs in `hay`, ignoring ASCII case.
+pub(crate) fn contains_ignore_ascii_case(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || (hay.len() >= needle.len()
+            && hay
+                .windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle)))
 }
 
 #[cfg(test)]
@@ -61,6 +69,8 @@ mod tests {
             "changeme",
             "$API_TOKEN",
             "0000000000000000",
+            "AAAAaaaaAAAA",
+            "My_Example_Token_123",
         ] {
             assert!(looks_like_placeholder(p.as_bytes()), "{p}");
         }
