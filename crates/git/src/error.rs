@@ -5,31 +5,18 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    #[error("{path}: cannot open the git repository: {source}")]
-    Open {
-        path: PathBuf,
-        #[source]
-        source: git2::Error,
-    },
-    #[error("{path}: cannot read the index (the staging area), so the staged changes cannot be checked: {source}")]
-    Index {
-        path: PathBuf,
-        #[source]
-        source: git2::Error,
-    },
-    #[error("cannot read git object {id}{}: {source}", path_suffix(.path))]
+    #[error("{path}: cannot open the git repository: {reason}")]
+    Open { path: PathBuf, reason: GitMessage },
+    #[error("{path}: cannot read the index (the staging area), so the staged changes cannot be checked: {reason}")]
+    Index { path: PathBuf, reason: GitMessage },
+    #[error("cannot read git object {id}{}: {reason}", path_suffix(.path))]
     Object {
         id: String,
         path: Option<String>,
-        #[source]
-        source: git2::Error,
+        reason: GitMessage,
     },
-    #[error("cannot resolve the revision `{spec}`: {source}")]
-    Revision {
-        spec: String,
-        #[source]
-        source: git2::Error,
-    },
+    #[error("cannot resolve the revision `{spec}`: {reason}")]
+    Revision { spec: String, reason: GitMessage },
     #[error("`{spec}` is not a commit range: expected BASE..HEAD (or BASE.. for BASE..HEAD)")]
     BadRange { spec: String },
     #[error(
@@ -42,19 +29,14 @@ pub enum GitError {
         range: String,
         detail: String,
     },
-    #[error("{context}: {source}")]
-    Git {
-        context: String,
-        #[source]
-        source: git2::Error,
-    },
+    #[error("{context}: {reason}")]
+    Git { context: String, reason: GitMessage },
     #[error("cannot start the scan's worker threads: {0}")]
     Threads(String),
-    #[error("{path}: {source}")]
+    #[error("{path}: {reason}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error(
         "{path} already exists and was not written by secrets-guard; \
@@ -73,7 +55,10 @@ fn path_suffix(path: &Option<String>) -> String {
 impl GitError {
     pub(crate) fn git(context: impl Into<String>) -> impl FnOnce(git2::Error) -> GitError {
         let context = context.into();
-        move |source| GitError::Git { context, source }
+        move |source| GitError::Git {
+            context,
+            reason: source.into(),
+        }
     }
 
     pub(crate) fn object(
@@ -82,6 +67,32 @@ impl GitError {
     ) -> impl FnOnce(git2::Error) -> GitError {
         let id = id.to_string();
         let path = path.map(str::to_owned);
-        move |source| GitError::Object { id, path, source }
+        move |source| GitError::Object {
+            id,
+            path,
+            reason: source.into(),
+        }
+    }
+}
+
+/// A libgit2 error's message, without the class and code numbers that mean nothing to a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitMessage {
+    pub message: String,
+    pub code: git2::ErrorCode,
+}
+
+impl From<git2::Error> for GitMessage {
+    fn from(e: git2::Error) -> GitMessage {
+        GitMessage {
+            message: e.message().to_owned(),
+            code: e.code(),
+        }
+    }
+}
+
+impl std::fmt::Display for GitMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
 }

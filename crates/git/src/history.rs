@@ -99,7 +99,7 @@ fn commits_parents_first(repo: &Repository, branch: Option<&str>) -> Result<Vec<
                 .and_then(|object| object.peel_to_commit())
                 .map_err(|source| GitError::Revision {
                     spec: name.to_owned(),
-                    source,
+                    reason: source.into(),
                 })?;
             walk.push(commit.id())
                 .map_err(GitError::git(format!("cannot walk the history of {name}")))?;

@@ -48,7 +48,10 @@ pub fn install_hook(
     let backup_path = dir.join(format!("{name}.secrets-guard-backup"));
     let io = |p: &Path| {
         let p = p.to_path_buf();
-        move |source| GitError::Io { path: p, source }
+        move |source| GitError::Io {
+            path: p,
+            reason: source,
+        }
     };
     let mut updated = false;
     let mut backup = None;
@@ -73,7 +76,7 @@ pub fn install_hook(
         Err(source) => {
             return Err(GitError::Io {
                 path: target,
-                source,
+                reason: source,
             })
         }
     }

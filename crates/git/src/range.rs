@@ -106,7 +106,7 @@ fn resolve<'r>(repo: &'r Repository, spec: &str) -> Result<Commit<'r>, GitError>
         .and_then(|object| object.peel_to_commit())
         .map_err(|source| GitError::Revision {
             spec: spec.to_owned(),
-            source,
+            reason: source.into(),
         })
 }
 

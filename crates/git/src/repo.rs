@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
     Repository::discover(path).map_err(|source| GitError::Open {
         path: path.to_path_buf(),
-        source,
+        reason: source.into(),
     })
 }
 
@@ -19,7 +19,7 @@ pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
 pub(crate) fn reopen(git_dir: &Path) -> Result<Repository, GitError> {
     Repository::open(git_dir).map_err(|source| GitError::Open {
         path: git_dir.to_path_buf(),
-        source,
+        reason: source.into(),
     })
 }
 
@@ -46,7 +46,12 @@ pub(crate) fn shallow_boundary(repo: &Repository) -> Result<HashSet<Oid>, GitErr
     let text = match std::fs::read_to_string(&file) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(source) => return Err(GitError::Io { path: file, source }),
+        Err(source) => {
+            return Err(GitError::Io {
+                path: file,
+                reason: source,
+            })
+        }
     };
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let id = Oid::from_str(line).map_err(GitError::git(format!(

@@ -22,7 +22,7 @@ pub fn scan_staged(
     let repo = repo::open(path)?;
     let index = repo.index().map_err(|source| GitError::Index {
         path: repo.path().join("index"),
-        source,
+        reason: source.into(),
     })?;
     let head_tree = match repo.head() {
         Ok(head) => Some(

@@ -1,0 +1,170 @@
+//! End-to-end: `scan --staged` on real repositories.
+
+#[path = "git_support.rs"]
+mod support;
+
+use support::{git_in, summary_count, Repo, TOKEN_A, TOKEN_B};
+
+#[test]
+fn a_new_repository_without_head_scans_what_is_staged() {
+    let repo = Repo::init();
+    repo.write("creds.txt", &format!("token: {TOKEN_A}\n"));
+    repo.git(&["add", "creds.txt"]);
+    let (code, findings, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0]["path"], "creds.txt");
+    assert_eq!(findings[0]["line"], 1);
+    assert!(findings[0].get("commit").is_none());
+
+    // Nothing staged at all: a clean pass, not an error.
+    let empty = Repo::init();
+    let (code, findings, stderr) = empty.scan_json(&["--staged"]);
+    assert_eq!((code, findings.len()), (0, 0), "{stderr}");
+}
+
+#[test]
+fn only_added_lines_count_unless_all_lines() {
+    let repo = Repo::init();
+    repo.write("settings.ini", &format!("[api]\ntoken = {TOKEN_A}\n"));
+    repo.commit_all("old secret already in HEAD");
+    repo.write(
+        "settings.ini",
+        &format!("[api]\ntoken = {TOKEN_A}\ntimeout = 30\n"),
+    );
+    repo.git(&["add", "settings.ini"]);
+
+    let (code, findings, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!((code, findings.len()), (0, 0), "{stderr}");
+    assert_eq!(summary_count(&stderr, "staged blob(s) scanned"), 1);
+
+    let (code, findings, _) = repo.scan_json(&["--staged", "--all-lines"]);
+    assert_eq!((code, findings.len()), (1, 1));
+    assert_eq!(findings[0]["line"], 2);
+
+    // A second secret on a new line is reported on its own.
+    repo.write(
+        "settings.ini",
+        &format!("[api]\ntoken = {TOKEN_A}\nbackup = {TOKEN_B}\n"),
+    );
+    repo.git(&["add", "settings.ini"]);
+    let (code, findings, _) = repo.scan_json(&["--staged"]);
+    assert_eq!((code, findings.len()), (1, 1));
+    assert_eq!(findings[0]["line"], 3);
+}
+
+#[test]
+fn partial_staging_scans_the_index_not_the_working_tree() {
+    let repo = Repo::init();
+    repo.write("app.py", "print('hi')\n");
+    repo.commit_all("app");
+
+    // Staged: a harmless change. Working tree only: a secret.
+    repo.write("app.py", "print('hi')\nprint('bye')\n");
+    repo.git(&["add", "app.py"]);
+    repo.write(
+        "app.py",
+        &format!("print('hi')\nprint('bye')\nKEY = '{TOKEN_A}'\n"),
+    );
+    let (code, findings, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!((code, findings.len()), (0, 0), "{stderr}");
+
+    // The reverse: the secret is staged, then removed from the working tree only.
+    repo.git(&["add", "app.py"]);
+    repo.write("app.py", "print('hi')\nprint('bye')\n");
+    let (code, findings, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!((code, findings.len()), (1, 1), "{stderr}");
+    assert_eq!(findings[0]["line"], 3);
+}
+
+#[test]
+fn untouched_files_are_not_read() {
+    let repo = Repo::init();
+    for i in 0..30 {
+        repo.write(&format!("src/file{i}.txt"), &format!("file {i}\n"));
+    }
+    // A secret committed long ago in a file this commit does not touch.
+    repo.write("old.txt", &format!("{TOKEN_B}\n"));
+    repo.commit_all("many files");
+    repo.write("src/file3.txt", "changed\n");
+    repo.write("new.txt", "new\n");
+    repo.git(&["add", "src/file3.txt", "new.txt"]);
+    repo.git(&["rm", "-q", "src/file4.txt"]);
+    let (code, findings, stderr) = repo.scan_json(&["--staged", "--all-lines"]);
+    assert_eq!((code, findings.len()), (0, 0), "{stderr}");
+    assert_eq!(summary_count(&stderr, "staged blob(s) scanned"), 2);
+}
+
+#[test]
+fn a_corrupt_index_exits_2() {
+    let repo = Repo::init();
+    repo.write("a.txt", "a\n");
+    repo.commit_all("a");
+    std::fs::write(
+        repo.path().join(".git/index"),
+        b"DIRC garbage, not an index",
+    )
+    .expect("write");
+    let (code, findings, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(findings.is_empty());
+    assert!(stderr.contains("index"), "{stderr}");
+
+    // A real index with one flipped bit: the checksum catches it.
+    repo.git(&["read-tree", "HEAD"]);
+    let index = repo.path().join(".git/index");
+    let mut bytes = std::fs::read(&index).expect("index");
+    bytes[40] ^= 0x01;
+    std::fs::write(&index, bytes).expect("write");
+    let (code, _, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("checksum"), "{stderr}");
+}
+
+#[test]
+fn a_staged_blob_that_is_missing_exits_2_naming_it() {
+    let repo = Repo::init();
+    repo.write("a.txt", &format!("{TOKEN_A}\n"));
+    repo.git(&["add", "a.txt"]);
+    let blob = repo.git(&["rev-parse", ":a.txt"]).trim().to_owned();
+    std::fs::remove_file(
+        repo.path()
+            .join(".git/objects")
+            .join(&blob[..2])
+            .join(&blob[2..]),
+    )
+    .expect("loose object");
+    let (code, _, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&blob), "{stderr}");
+}
+
+#[test]
+fn linked_worktrees_scan_their_own_index() {
+    let repo = Repo::init();
+    repo.write("a.txt", "a\n");
+    repo.commit_all("a");
+    let wt = repo.dir.path().join("wt");
+    let wt_arg = wt.to_string_lossy().into_owned();
+    repo.git(&["worktree", "add", "-q", "-b", "wt-branch", &wt_arg]);
+    std::fs::write(wt.join("b.txt"), format!("{TOKEN_A}\n")).expect("write");
+    git_in(&wt, &["add", "b.txt"]);
+
+    let run = |dir: &std::path::Path| {
+        let out = support::sg()
+            .current_dir(dir)
+            .args(["scan", "--staged", "--format", "json", "--config"])
+            .arg(&repo.rules)
+            .output()
+            .expect("runs");
+        let findings: Vec<serde_json::Value> =
+            serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (out.status.code(), findings)
+    };
+    let (code, findings) = run(&wt);
+    assert_eq!((code, findings.len()), (Some(1), 1));
+    assert_eq!(findings[0]["path"], "b.txt");
+    // The main worktree's index does not hold the linked worktree's staged file.
+    let (code, findings) = run(&repo.path());
+    assert_eq!((code, findings.len()), (Some(0), 0));
+}
