@@ -135,6 +135,22 @@ pub fn check(
     Ok(findings)
 }
 
+/// The findings that make `env run` refuse an environment before starting anything:
+/// wrong-environment keys and, with an access store, revoked or expired keys.
+pub fn guard(
+    env: &Environment,
+    scanner: &Scanner,
+    lookup: Option<&dyn KeyStatusLookup>,
+) -> Vec<Finding> {
+    let class = classify(env, scanner);
+    let mut findings = Vec::new();
+    wrong_environment(env, &class, &mut findings);
+    if let Some(lookup) = lookup {
+        key_status(env, lookup, &mut findings);
+    }
+    findings
+}
+
 /// Why a labelled secret does not belong in `env`, if it does not.
 pub fn wrong_environment_reason(label: &Label, env: &Environment) -> Option<String> {
     let named = label.environment.as_deref()?;

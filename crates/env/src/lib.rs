@@ -104,7 +104,8 @@ pub mod parse;
 mod value;
 
 pub use check::{
-    api_keys_in, check, wrong_environment_reason, Finding, FindingKind, KeyStatus, KeyStatusLookup,
+    api_keys_in, check, guard, wrong_environment_reason, Finding, FindingKind, KeyStatus,
+    KeyStatusLookup,
 };
 pub use child::{run_child, ChildOptions};
 pub use classify::{classify, classify_variable, Classification, Label};

@@ -34,6 +34,8 @@ impl SecretValue {
         let chars = self.0.chars().count();
         if chars == 0 {
             "(empty)".to_owned()
+        } else if chars == 1 {
+            "****(1 char)".to_owned()
         } else if chars < 12 {
             format!("****({chars} chars)")
         } else {
