@@ -24,27 +24,28 @@ pub struct ScanArgs {
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Rule config (`.secrets-guard.toml` or a gitleaks config). Default: `.secrets-guard.toml` at the scan root, if present.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Report only findings that are not in this baseline file.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Report format: `path:line:col` lines for people, a JSON array, or SARIF 2.1.0 for code scanning.
     #[arg(long, value_enum, default_value = "human")]
     pub format: OutputFormat,
     /// Write the report to FILE instead of stdout.
-    #[arg(long, short)]
+    #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Print secrets in full instead of redacted.
     #[arg(long)]
     pub show_secrets: bool,
     /// Skip files (and blobs) larger than this many bytes.
-    #[arg(long, default_value_t = 10 * 1024 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_file_size: u64,
     /// Worker threads (default: one per core).
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Exit code to use when there are findings.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1)]
     pub exit_code: u8,
     /// Scan what the index holds for the paths staged for commit.
     #[arg(long, conflicts_with_all = ["git"])]
