@@ -49,19 +49,32 @@ pub struct BadEntry {
     pub problem: String,
 }
 
-fn entry_hash(
-    id: i64,
-    at: i64,
-    actor: &str,
-    action: &str,
-    target: &str,
-    result: &str,
-    detail: &str,
-    prev_hash: &str,
-) -> String {
+fn entry_hash(id: i64, entry: &NewEntry<'_>, prev_hash: &str) -> String {
     // A JSON array is an unambiguous encoding of the fields: no separator can be forged.
-    let canonical = serde_json::json!([id, at, actor, action, target, result, detail, prev_hash]);
+    let canonical = serde_json::json!([
+        id,
+        entry.at,
+        entry.actor,
+        entry.action,
+        entry.target,
+        entry.result,
+        entry.detail,
+        prev_hash
+    ]);
     hex(&Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+impl AuditEntry {
+    fn fields(&self) -> NewEntry<'_> {
+        NewEntry {
+            at: self.at,
+            actor: &self.actor,
+            action: &self.action,
+            target: &self.target,
+            result: &self.result,
+            detail: &self.detail,
+        }
+    }
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -79,16 +92,7 @@ pub(crate) fn append(conn: &Connection, entry: &NewEntry<'_>) -> Result<i64> {
         .optional()?;
     let (prev_id, prev_hash) = last.unwrap_or((0, GENESIS_HASH.to_owned()));
     let id = prev_id + 1;
-    let hash = entry_hash(
-        id,
-        entry.at,
-        entry.actor,
-        entry.action,
-        entry.target,
-        entry.result,
-        entry.detail,
-        &prev_hash,
-    );
+    let hash = entry_hash(id, entry, &prev_hash);
     conn.execute(
         "INSERT INTO audit (id, at, actor, action, target, result, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -150,17 +154,7 @@ pub(crate) fn verify(conn: &Connection) -> Result<ChainReport> {
             ))
         } else if entry.prev_hash != prev_hash {
             Some("its link to the previous entry does not match (an earlier entry was deleted or edited)".to_owned())
-        } else if entry_hash(
-            entry.id,
-            entry.at,
-            &entry.actor,
-            &entry.action,
-            &entry.target,
-            &entry.result,
-            &entry.detail,
-            &entry.prev_hash,
-        ) != entry.hash
-        {
+        } else if entry_hash(entry.id, &entry.fields(), &entry.prev_hash) != entry.hash {
             Some("its contents do not match its hash (edited)".to_owned())
         } else {
             None

@@ -212,11 +212,6 @@ impl Store {
         self.fixed_now.set(unix_time);
     }
 
-    #[cfg(test)]
-    pub(crate) fn conn(&self) -> &Connection {
-        &self.conn
-    }
-
     /// Starts a write transaction that takes the database's write lock at once, so two
     /// processes can never read the same state and both act on it.
     fn begin(&self) -> Result<Transaction<'_>> {
