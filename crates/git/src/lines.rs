@@ -11,7 +11,7 @@ pub(crate) struct AddedLines(Vec<Range<usize>>);
 impl AddedLines {
     /// Every line counts as added (a new file, or `--all-lines`).
     pub(crate) fn all() -> AddedLines {
-        AddedLines(vec![1..usize::MAX])
+        AddedLines(std::iter::once(1..usize::MAX).collect())
     }
 
     /// The lines of `new` that are not carried over from `old`.
@@ -79,7 +79,7 @@ mod tests {
         let added = AddedLines::between(b"a\nb\n", b"a\n").expect("diff");
         assert!(added.0.is_empty());
         let x = AddedLines(vec![1..5, 8..10]);
-        let y = AddedLines(vec![3..9]);
+        let y = AddedLines(std::iter::once(3..9).collect());
         assert_eq!(x.intersect(&y).0, vec![3..5, 8..9]);
         assert!(AddedLines::all().touches(1_000_000, 1_000_001));
     }
