@@ -67,15 +67,18 @@ impl Allowlist {
                 })
             }
         };
-        let require_all = match raw.condition.as_deref() {
-            None | Some("") | Some("OR") | Some("or") => false,
-            Some("AND") | Some("and") => true,
-            Some(other) => {
+        // gitleaks compares the upper-cased value and also takes `&&` and `||`.
+        let condition = raw.condition.as_deref().unwrap_or("").to_ascii_uppercase();
+        let require_all = match condition.as_str() {
+            "" | "OR" | "||" => false,
+            "AND" | "&&" => true,
+            _ => {
+                let other = raw.condition.as_deref().unwrap_or("");
                 return Err(RuleError::Invalid {
                     path: file.to_path_buf(),
                     rule_id: rule_id.to_owned(),
                     message: format!("allowlist condition `{other}` is not OR or AND"),
-                })
+                });
             }
         };
         Ok(Allowlist {
@@ -197,13 +200,13 @@ mod tests {
 
     #[test]
     fn or_needs_one_criterion_and_needs_all() {
-        let or = compile("stopwords = ['sample']\npaths = ['^test/']\n");
+        let or = compile("condition = '||'\nstopWords = ['sample']\npaths = ['^test/']\n");
         assert!(or.allows(&candidate(b"SAMPLEkey", b"", Some("src/a"))));
         assert!(or.allows(&candidate(b"realkey", b"", Some("test/a"))));
         assert!(!or.allows(&candidate(b"realkey", b"", Some("src/a"))));
 
         let and = compile(
-            "condition = 'AND'\nregexTarget = 'line'\nregexes = ['mock']\npaths = ['^test/']\n",
+            "condition = 'and'\nregexTarget = 'line'\nregexes = ['mock']\npaths = ['^test/']\n",
         );
         assert!(and.allows(&candidate(b"k", b"let mock = k", Some("test/a"))));
         assert!(!and.allows(&candidate(b"k", b"let mock = k", Some("src/a"))));

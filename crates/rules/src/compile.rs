@@ -220,13 +220,9 @@ pub struct RuleSet {
 impl RuleSet {
     /// The rules embedded in the binary.
     pub fn default_rules() -> Result<RuleSet, RuleError> {
-        let mut set = RuleSet::default();
-        for (name, text) in DEFAULT_RULE_FILES {
-            let path = PathBuf::from(format!("rules/{name}"));
-            let file = parse_config(text, &path)?;
-            set.add_file(file, &path)?;
-        }
-        set.finish();
+        let mut loader = Loader::default();
+        let mut set = loader.defaults()?;
+        loader.finish(&mut set)?;
         Ok(set)
     }
 
@@ -234,7 +230,9 @@ impl RuleSet {
     ///
     /// Following gitleaks, a file that defines `[[rules]]` and has no `[extend]` replaces
     /// the defaults; `[extend] useDefault = true` builds on them. A file with no rules at all
-    /// (only allowlists or `disabledRules`) always builds on the defaults.
+    /// (only allowlists or `disabledRules`) always builds on the defaults. A rule whose id
+    /// exists in what it extends is merged into it the way gitleaks merges: the fields it
+    /// sets win, its tags, keywords and allowlists are added.
     pub fn from_config_file(path: &Path) -> Result<RuleSet, RuleError> {
         let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
             path: path.to_path_buf(),
@@ -245,76 +243,17 @@ impl RuleSet {
 
     /// As [`RuleSet::from_config_file`], from text already read.
     pub fn from_config_text(text: &str, path: &Path) -> Result<RuleSet, RuleError> {
-        let mut seen = HashSet::new();
-        let mut set = Self::load_layered(text, path, &mut seen)?;
-        set.finish();
+        let mut loader = Loader::default();
+        let mut set = loader.load_layered(text, path)?;
+        loader.finish(&mut set)?;
         Ok(set)
     }
 
-    fn load_layered(
-        text: &str,
-        path: &Path,
-        seen: &mut HashSet<PathBuf>,
-    ) -> Result<RuleSet, RuleError> {
-        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        if !seen.insert(canonical) {
-            return Err(RuleError::Invalid {
-                path: path.to_path_buf(),
-                rule_id: String::new(),
-                message: "`[extend] path` forms a cycle".into(),
-            });
-        }
-        let file = parse_config(text, path)?;
-        let extend = file.extend.clone().unwrap_or_default();
-        let use_default = extend.use_default || (file.extend.is_none() && file.rules.is_empty());
-        let mut base = if use_default {
-            let mut d = RuleSet::default();
-            for (name, text) in DEFAULT_RULE_FILES {
-                let p = PathBuf::from(format!("rules/{name}"));
-                d.add_file(parse_config(text, &p)?, &p)?;
-            }
-            d
-        } else {
-            RuleSet::default()
-        };
-        if let Some(parent_path) = &extend.path {
-            let resolved = path
-                .parent()
-                .unwrap_or_else(|| Path::new("."))
-                .join(parent_path);
-            let parent_text =
-                std::fs::read_to_string(&resolved).map_err(|source| RuleError::Read {
-                    path: resolved.clone(),
-                    source,
-                })?;
-            let parent = Self::load_layered(&parent_text, &resolved, seen)?;
-            base.merge_overriding(parent);
-        }
-        if extend.url.is_some() {
-            return Err(RuleError::Invalid {
-                path: path.to_path_buf(),
-                rule_id: String::new(),
-                message: "`[extend] url` is not supported: secrets-guard never fetches rules over the network".into(),
-            });
-        }
-        let disabled: Vec<String> = extend
-            .disabled_rules
-            .iter()
-            .chain(file.disabled_rules.iter())
-            .cloned()
-            .collect();
-        let mut own = RuleSet::default();
-        own.add_file(file, path)?;
-        base.merge_overriding(own);
-        base.rules.retain(|r| !disabled.contains(&r.id));
-        Ok(base)
-    }
-
-    /// Adds `other`'s rules, replacing rules of the same id, and its global allowlists.
+    /// Adds `other`'s rules, merging rules of the same id, and its global allowlists.
     fn merge_overriding(&mut self, other: RuleSet) {
         for rule in other.rules {
             match self.rules.iter_mut().find(|r| r.id == rule.id) {
-                Some(existing) => *existing = rule,
+                Some(existing) => merge_rule(existing, rule),
                 None => self.rules.push(rule),
             }
         }
@@ -338,17 +277,6 @@ impl RuleSet {
         Ok(())
     }
 
-    /// Folds the global allowlists into the rules they target.
-    fn finish(&mut self) {
-        for rule in &mut self.rules {
-            for global in &self.global_allowlists {
-                if global.targets(&rule.id) {
-                    rule.allowlists.push(global.clone());
-                }
-            }
-        }
-    }
-
     /// Whether a global, path-only allowlist excludes `path` entirely.
     pub fn is_path_allowed(&self, path: &str) -> bool {
         self.global_allowlists
@@ -359,6 +287,162 @@ impl RuleSet {
     /// Looks a rule up by id.
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
+    }
+}
+
+/// gitleaks' merge of a rule into the rule of the same id it extends.
+fn merge_rule(base: &mut Rule, over: Rule) {
+    // `description` defaults to the id when a file leaves it out.
+    if over.description != over.id {
+        base.description = over.description;
+    }
+    if over.entropy.is_some() {
+        base.entropy = over.entropy;
+    }
+    if over.secret_group.is_some() {
+        base.secret_group = over.secret_group;
+    }
+    if over.regex.is_some() {
+        base.regex = over.regex;
+        base.source = over.source;
+    }
+    if over.path.is_some() {
+        base.path = over.path;
+    }
+    if over.validator.is_some() {
+        base.validator = over.validator;
+    }
+    if over.impact.is_some() {
+        base.impact = over.impact;
+    }
+    for (into, from) in [
+        (&mut base.tags, over.tags),
+        (&mut base.keywords, over.keywords),
+        (&mut base.negatives, over.negatives),
+        (&mut base.references, over.references),
+    ] {
+        for item in from {
+            if !into.contains(&item) {
+                into.push(item);
+            }
+        }
+    }
+    base.examples.extend(over.examples);
+    base.allowlists.extend(over.allowlists);
+    base.skip_report |= over.skip_report;
+}
+
+/// State of one load: the files already read, to refuse `[extend] path` cycles.
+///
+/// `targetRules` and `[[rules.required]]` naming rules that do not exist are not load
+/// errors (gitleaks makes them errors, but a gitleaks config names gitleaks' rule ids, which
+/// need not all exist here); `rules check` reports them as warnings.
+#[derive(Default)]
+struct Loader {
+    seen: HashSet<PathBuf>,
+}
+
+impl Loader {
+    fn defaults(&mut self) -> Result<RuleSet, RuleError> {
+        let mut set = RuleSet::default();
+        for (name, text) in DEFAULT_RULE_FILES {
+            let path = PathBuf::from(format!("rules/{name}"));
+            let file = parse_config(text, &path)?;
+            set.add_file(file, &path)?;
+        }
+        Ok(set)
+    }
+
+    fn load_layered(&mut self, text: &str, path: &Path) -> Result<RuleSet, RuleError> {
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if !self.seen.insert(canonical) {
+            return Err(RuleError::Invalid {
+                path: path.to_path_buf(),
+                rule_id: String::new(),
+                message: "`[extend] path` forms a cycle".into(),
+            });
+        }
+        let file = parse_config(text, path)?;
+        let extend = file.extend.clone().unwrap_or_default();
+        if extend.url.is_some() {
+            return Err(RuleError::Invalid {
+                path: path.to_path_buf(),
+                rule_id: String::new(),
+                message: "`[extend] url` is not supported: secrets-guard never fetches rules over the network".into(),
+            });
+        }
+        let use_default = extend.use_default || (file.extend.is_none() && file.rules.is_empty());
+        let mut base = if use_default {
+            self.defaults()?
+        } else {
+            RuleSet::default()
+        };
+        if let Some(parent_path) = &extend.path {
+            // Relative to the config file; gitleaks resolves it from the working directory,
+            // so that is the fallback.
+            let beside = path
+                .parent()
+                .unwrap_or_else(|| Path::new("."))
+                .join(parent_path);
+            let resolved = if beside.exists() || !Path::new(parent_path).exists() {
+                beside
+            } else {
+                PathBuf::from(parent_path)
+            };
+            let parent_text =
+                std::fs::read_to_string(&resolved).map_err(|source| RuleError::Read {
+                    path: resolved.clone(),
+                    source,
+                })?;
+            let parent = self.load_layered(&parent_text, &resolved)?;
+            base.merge_overriding(parent);
+        }
+        let disabled: Vec<String> = extend
+            .disabled_rules
+            .iter()
+            .chain(file.disabled_rules.iter())
+            .cloned()
+            .collect();
+        let mut own = RuleSet::default();
+        own.add_file(file, path)?;
+        base.merge_overriding(own);
+        base.rules.retain(|r| !disabled.contains(&r.id));
+        Ok(base)
+    }
+
+    /// Checks what only the merged set can tell, then folds the global allowlists into
+    /// the rules they target.
+    fn finish(&self, set: &mut RuleSet) -> Result<(), RuleError> {
+        for rule in &set.rules {
+            if let (Some(re), Some(group)) = (&rule.regex, rule.secret_group) {
+                if group >= re.captures_len() {
+                    return Err(RuleError::Invalid {
+                        path: rule.source.clone(),
+                        rule_id: rule.id.clone(),
+                        message: format!(
+                            "secretGroup {group} but the regex has only {} groups",
+                            re.captures_len() - 1
+                        ),
+                    });
+                }
+            }
+            if rule.regex.is_none() && rule.path.is_none() {
+                return Err(RuleError::Invalid {
+                    path: rule.source.clone(),
+                    rule_id: rule.id.clone(),
+                    message: "a rule needs a regex, a path, or both (or must extend a rule of the same id)".into(),
+                });
+            }
+        }
+        let globals = set.global_allowlists.clone();
+        for rule in &mut set.rules {
+            for global in &globals {
+                if global.targets(&rule.id) {
+                    rule.allowlists.push(global.clone());
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -408,13 +492,9 @@ fn compile_rule(raw: &RawRule, path: &Path) -> Result<Rule, RuleError> {
         .map(build_regex)
         .transpose()
         .map_err(|m| bad_regex("path", m))?;
-    if regex.is_none() && path_re.is_none() {
-        return Err(RuleError::Invalid {
-            path: path.to_path_buf(),
-            rule_id: raw.id.clone(),
-            message: "a rule needs a regex, a path, or both".into(),
-        });
-    }
+    // A rule without regex or path is allowed here: it may extend a rule of the same id
+    // (gitleaks' way of adding an allowlist to a default rule). `Loader::finish` refuses
+    // it if nothing filled it in.
     if let (Some(re), Some(group)) = (&regex, raw.secret_group) {
         if group >= re.captures_len() {
             return Err(RuleError::Invalid {

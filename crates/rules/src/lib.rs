@@ -11,6 +11,7 @@
 //! entropy gate, stopwords, allowlists, validator) happens here.
 
 mod allowlist;
+mod check;
 mod compile;
 mod defaults;
 mod entropy;
@@ -21,10 +22,11 @@ mod schema;
 pub mod validators;
 
 pub use allowlist::{Allowlist, RegexTarget};
+pub use check::{CheckIssue, CheckReport, IssueKind};
 pub use compile::{Rule, RuleMatch, RuleSet};
 pub use defaults::DEFAULT_RULE_FILES;
 pub use entropy::shannon_entropy;
 pub use error::RuleError;
 pub use placeholder::looks_like_placeholder;
-pub use schema::{ConfigFile, Example, ExtendSpec, RawAllowlist, RawRule};
+pub use schema::{ConfigFile, Example, ExtendSpec, RawAllowlist, RawRequired, RawRule};
 pub use validators::{Validation, Validator};

@@ -1,4 +1,9 @@
 //! The on-disk schema: gitleaks' fields with their gitleaks spelling, and ours beside them.
+//!
+//! gitleaks reads its config through viper, which ignores key case, so configs in the wild
+//! spell `secretGroup` as `secretgroup` and `stopwords` as `stopWords`; the common variants are
+//! accepted as aliases. Unknown keys are still refused, so a typo is an error, not a rule
+//! that silently never fires.
 
 use serde::Deserialize;
 
@@ -8,8 +13,10 @@ use serde::Deserialize;
 pub struct ConfigFile {
     #[serde(default)]
     pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
     /// gitleaks' minimum version hint; accepted and ignored.
-    #[serde(default, rename = "minVersion")]
+    #[serde(default, rename = "minVersion", alias = "minversion")]
     pub min_version: Option<String>,
     #[serde(default)]
     pub extend: Option<ExtendSpec>,
@@ -22,7 +29,7 @@ pub struct ConfigFile {
     #[serde(default)]
     pub rules: Vec<RawRule>,
     /// secrets-guard: rule ids to turn off (also accepted inside `[extend]`).
-    #[serde(default, rename = "disabledRules")]
+    #[serde(default, rename = "disabledRules", alias = "disabledrules")]
     pub disabled_rules: Vec<String>,
     /// secrets-guard's env loader reads this table; the rules loader ignores it.
     #[serde(default)]
@@ -36,13 +43,13 @@ pub struct ConfigFile {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtendSpec {
-    #[serde(default, rename = "useDefault")]
+    #[serde(default, rename = "useDefault", alias = "usedefault")]
     pub use_default: bool,
     #[serde(default)]
     pub path: Option<String>,
     #[serde(default)]
     pub url: Option<String>,
-    #[serde(default, rename = "disabledRules")]
+    #[serde(default, rename = "disabledRules", alias = "disabledrules")]
     pub disabled_rules: Vec<String>,
 }
 
@@ -58,17 +65,28 @@ pub struct RawAllowlist {
     #[serde(default)]
     pub regexes: Vec<String>,
     /// `secret` (default), `match` or `line`.
-    #[serde(default, rename = "regexTarget")]
+    #[serde(default, rename = "regexTarget", alias = "regextarget")]
     pub regex_target: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "stopWords")]
     pub stopwords: Vec<String>,
     #[serde(default)]
     pub paths: Vec<String>,
     #[serde(default)]
     pub commits: Vec<String>,
     /// gitleaks: on a global allowlist, the rules it applies to.
-    #[serde(default, rename = "targetRules")]
+    #[serde(default, rename = "targetRules", alias = "targetrules")]
     pub target_rules: Vec<String>,
+}
+
+/// `[[rules.required]]`: another rule that must match near this one.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequired {
+    pub id: String,
+    #[serde(default, rename = "withinLines", alias = "withinlines")]
+    pub within_lines: Option<i64>,
+    #[serde(default, rename = "withinColumns", alias = "withincolumns")]
+    pub within_columns: Option<i64>,
 }
 
 /// An example that must match, with the secret it must yield.
@@ -88,7 +106,7 @@ pub struct RawRule {
     pub description: Option<String>,
     #[serde(default)]
     pub regex: Option<String>,
-    #[serde(default, rename = "secretGroup")]
+    #[serde(default, rename = "secretGroup", alias = "secretgroup")]
     pub secret_group: Option<usize>,
     #[serde(default)]
     pub entropy: Option<f64>,
@@ -98,10 +116,15 @@ pub struct RawRule {
     pub path: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
-    /// gitleaks: report the rule only when these rules also match nearby; accepted, not yet used.
+    /// gitleaks (`[[rules.required]]`): report the rule only when these rules also match
+    /// nearby. Parsed and accepted; the proximity gate itself is not applied yet, so such
+    /// rules report more, never less.
+    #[serde(default)]
+    pub required: Vec<RawRequired>,
+    /// An older spelling of `required`; accepted and ignored.
     #[serde(default, rename = "requiredRules")]
     pub required_rules: Option<toml::Value>,
-    #[serde(default, rename = "skipReport")]
+    #[serde(default, rename = "skipReport", alias = "skipreport")]
     pub skip_report: bool,
     #[serde(default)]
     pub allowlist: Option<RawAllowlist>,
