@@ -95,7 +95,7 @@ fn default_files(name: &str) -> Vec<FileSpec> {
 pub struct EnvConfig {
     /// Declared (or, without a declaration, discovered) environments, in order.
     pub environments: Vec<EnvSpec>,
-    /// Whether `[env]` declared the environments; otherwise any name reads `.env.<name>`.
+    /// Whether `[env] names` declared the environments; otherwise any name reads `.env.<name>`.
     pub declared: bool,
     protected: Vec<String>,
     required: Vec<String>,
@@ -153,10 +153,11 @@ impl EnvConfig {
             file: path.to_path_buf(),
             message,
         };
-        let declared = raw.names.is_some() || !raw.environments.is_empty();
+        // `names` makes the list exact; without it the conventional environments that have
+        // files are found, and `[env.environments.X]` adds (and configures) X.
+        let declared = raw.names.is_some();
         let mut names: Vec<String> = match &raw.names {
             Some(names) => names.clone(),
-            None if declared => Vec::new(),
             None => CONVENTIONAL
                 .iter()
                 .filter(|n| std::fs::symlink_metadata(root.join(format!(".env.{n}"))).is_ok())

@@ -15,7 +15,8 @@
 //!
 //! ```toml
 //! [env]
-//! names = ["dev", "qa", "prod"]   # the environments, in order (declaring any makes the list exact)
+//! names = ["dev", "qa", "prod"]   # the environments, in order; without `names`, those of
+//!                                 # dev/qa/prod with a `.env.<name>` file, plus any configured below
 //! protected = ["prod"]            # `env run` refuses these without --allow-protected or CI=true
 //! required = ["DATABASE_URL"]     # keys every environment must define
 //!
