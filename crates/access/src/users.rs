@@ -9,7 +9,7 @@ use crate::store::Store;
 use crate::subaccounts::subaccount_id;
 use crate::totp;
 use rand::RngCore;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -120,12 +120,13 @@ pub fn init(store: &Store, options: &InitOptions) -> Result<Enrollment> {
     let currency = options.currency.to_ascii_uppercase();
     let exponent = currency_exponent(&currency)?;
     store.write(&options.owner_email, "init", name, |tx, now| {
-        let exists: i64 = tx.query_row("SELECT count(*) FROM account", [], |r| r.get(0))?;
-        if exists > 0 {
-            return Err(AccessError::AlreadyExists {
-                what: "account in this database",
-                name: name.to_owned(),
-            });
+        let existing: Option<String> = tx
+            .query_row("SELECT name FROM account WHERE id = 1", [], |r| r.get(0))
+            .optional()?;
+        if let Some(existing) = existing {
+            return Err(AccessError::invalid(format!(
+                "this database already has an account ({existing:?}); use another --db"
+            )));
         }
         tx.execute(
             "INSERT INTO account (id, name, currency, currency_exponent, require_2fa, created)

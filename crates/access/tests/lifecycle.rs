@@ -503,7 +503,7 @@ fn a_reopened_database_keeps_its_state() {
             require_2fa: true,
         },
     );
-    assert!(matches!(again, Err(AccessError::AlreadyExists { .. })));
+    assert!(matches!(again, Err(AccessError::InvalidInput(_))));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
