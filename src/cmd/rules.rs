@@ -47,9 +47,19 @@ struct ListedRule<'a> {
 }
 
 pub fn run(c: RulesCommand) -> anyhow::Result<ExitCode> {
-    match c {
+    let result = match c {
         RulesCommand::List { config, format } => list(config.as_deref(), format),
         RulesCommand::Check { config } => check(config.as_deref()),
+    };
+    // `rules list | head` closes the pipe early; that is not an error worth exit code 2.
+    match result {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(ExitCode::SUCCESS)
+        }
+        other => other,
     }
 }
 
@@ -81,7 +91,7 @@ fn list(config: Option<&Path>, format: ListFormat) -> anyhow::Result<ExitCode> {
                     examples: r.examples.len(),
                 })
                 .collect();
-            serde_json::to_writer_pretty(&mut out, &listed)?;
+            serde_json::to_writer_pretty(&mut out, &listed).map_err(std::io::Error::from)?;
             writeln!(out)?;
         }
         ListFormat::Human => {
