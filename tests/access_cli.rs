@@ -1,0 +1,595 @@
+//! End-to-end tests of `secrets-guard access`: the real binary, a temporary database and
+//! per-user session files.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+struct Team {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Team {
+    fn new() -> Team {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("access.db");
+        Team { dir, db }
+    }
+
+    fn session_file(&self, who: &str) -> PathBuf {
+        self.dir.path().join(format!("session-{who}"))
+    }
+
+    /// Runs `secrets-guard access --db DB ARGS` as `who` (whose session file is private to them).
+    fn run_with_stdin(&self, who: &str, args: &[&str], stdin: &str) -> Output {
+        Command::cargo_bin("secrets-guard")
+            .expect("binary")
+            .arg("access")
+            .arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .env("SECRETS_GUARD_SESSION", self.session_file(who))
+            .env_remove("SECRETS_GUARD_DB")
+            .env("HOME", self.dir.path())
+            .write_stdin(stdin)
+            .output()
+            .expect("run")
+    }
+
+    fn run(&self, who: &str, args: &[&str]) -> Output {
+        self.run_with_stdin(who, args, "")
+    }
+
+    fn ok(&self, who: &str, args: &[&str]) -> String {
+        let out = self.run(who, args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    fn json(&self, who: &str, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(who, args)).expect("json output")
+    }
+
+    /// `init`, and the Owner logged in; returns the Owner's enrollment.
+    fn init(&self) -> Value {
+        let enrollment = self.json(
+            "owner",
+            &[
+                "init",
+                "--account",
+                "Acme",
+                "--owner",
+                "owner@acme.test",
+                "--format",
+                "json",
+            ],
+        );
+        self.login("owner", "owner@acme.test", &enrollment);
+        enrollment
+    }
+
+    fn login(&self, who: &str, email: &str, enrollment: &Value) {
+        let uri = enrollment["otpauth_uri"].as_str().expect("uri");
+        let code = self.ok(who, &["totp-code", "--secret", uri]);
+        self.ok(who, &["login", email, "--otp", code.trim()]);
+    }
+
+    fn add_user(&self, by: &str, email: &str, role: &str, extra: &[&str]) -> Value {
+        let mut args = vec!["user", "add", email, "--role", role, "--format", "json"];
+        args.extend_from_slice(extra);
+        self.json(by, &args)
+    }
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn subaccounts(team: &Team) {
+    for (name, env) in [("prod", "prod"), ("qa", "qa"), ("dev", "dev")] {
+        team.ok("owner", &["subaccount", "add", name, "--env", env]);
+    }
+}
+
+#[test]
+fn totp_code_helper_reproduces_rfc6238() {
+    let team = Team::new();
+    // base32("12345678901234567890"), the RFC 6238 appendix B seed; six-digit codes.
+    let seed = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    for (time, expected) in [
+        ("59", "287082"),
+        ("1111111109", "081804"),
+        ("2000000000", "279037"),
+    ] {
+        let out = team.ok("x", &["totp-code", "--secret", seed, "--time", time]);
+        assert_eq!(out.trim(), expected);
+    }
+    let out = team.run("x", &["totp-code", "--secret", "not base32!"]);
+    assert_eq!(code(&out), 2);
+}
+
+#[test]
+fn init_prints_the_uri_and_recovery_codes_once() {
+    let team = Team::new();
+    let out = team.ok(
+        "owner",
+        &["init", "--account", "Acme", "--owner", "owner@acme.test"],
+    );
+    let uri = out
+        .lines()
+        .find(|l| l.starts_with("otpauth://totp/"))
+        .expect("uri line");
+    assert!(
+        uri.contains("?secret=") && uri.ends_with("&issuer=secrets-guard"),
+        "{uri}"
+    );
+    let recovery: Vec<&str> = out
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.len() == 11 && l.as_bytes()[5] == b'-')
+        .collect();
+    assert_eq!(recovery.len(), 10);
+    // The database stores neither the recovery codes nor anything that prints them again.
+    let db = std::fs::read(&team.db).expect("db");
+    let wal = std::fs::read(team.db.with_extension("db-wal")).unwrap_or_default();
+    for code in &recovery {
+        let hay = [db.as_slice(), wal.as_slice()].concat();
+        assert!(!hay.windows(code.len()).any(|w| w == code.as_bytes()));
+    }
+    let again = team.run(
+        "owner",
+        &["init", "--account", "Acme", "--owner", "x@acme.test"],
+    );
+    assert_eq!(code(&again), 2);
+    let bad = Team::new().run(
+        "owner",
+        &[
+            "init",
+            "--account",
+            "A",
+            "--owner",
+            "o@a.test",
+            "--currency",
+            "XYZ",
+        ],
+    );
+    assert_eq!(code(&bad), 2);
+    assert!(stderr(&bad).contains("unknown currency"));
+}
+
+#[test]
+fn logging_in_needs_a_fresh_code_and_writes_a_private_session_file() {
+    let team = Team::new();
+    let enrollment = team.json(
+        "owner",
+        &[
+            "init",
+            "--account",
+            "Acme",
+            "--owner",
+            "owner@acme.test",
+            "--format",
+            "json",
+        ],
+    );
+    let out = team.run("owner", &["whoami"]);
+    assert_eq!(code(&out), 3, "no session yet");
+    let wrong = team.run("owner", &["login", "owner@acme.test", "--otp", "000000"]);
+    assert_eq!(code(&wrong), 3);
+    let uri = enrollment["otpauth_uri"].as_str().expect("uri");
+    let totp = team.ok("owner", &["totp-code", "--secret", uri]);
+    team.ok("owner", &["login", "owner@acme.test", "--otp", totp.trim()]);
+    let replay = team.run("owner", &["login", "owner@acme.test", "--otp", totp.trim()]);
+    assert_eq!(code(&replay), 3, "a code is never accepted twice");
+    assert!(stderr(&replay).contains("already used"));
+
+    let file = team.session_file("owner");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file)
+            .expect("session file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let me = team.json("owner", &["whoami", "--format", "json"]);
+    assert_eq!(me["email"], "owner@acme.test");
+    assert_eq!(me["role"], "owner");
+
+    // A recovery code works once.
+    let recovery = enrollment["recovery_codes"][0].as_str().expect("code");
+    team.ok(
+        "other",
+        &["login", "owner@acme.test", "--recovery-code", recovery],
+    );
+    let again = team.run(
+        "other",
+        &["login", "owner@acme.test", "--recovery-code", recovery],
+    );
+    assert_eq!(code(&again), 3);
+
+    team.ok("owner", &["logout"]);
+    assert!(!file.exists());
+    assert_eq!(code(&team.run("owner", &["whoami"])), 3);
+    // A forged session file is no session.
+    std::fs::write(&file, "deadbeef").expect("write");
+    assert_eq!(code(&team.run("owner", &["whoami"])), 3);
+}
+
+#[test]
+fn developers_are_limited_to_their_subaccounts() {
+    let team = Team::new();
+    team.init();
+    subaccounts(&team);
+    let dev = team.add_user(
+        "owner",
+        "dev@acme.test",
+        "developer",
+        &["--subaccounts", "dev,qa"],
+    );
+    assert!(dev["otpauth_uri"]
+        .as_str()
+        .expect("uri")
+        .starts_with("otpauth://totp/"));
+
+    // Before verifying 2FA nobody can do anything; login with a code is the way in.
+    team.login("dev", "dev@acme.test", &dev);
+    let refused = team.run("dev", &["key", "create", "--subaccount", "prod"]);
+    assert_eq!(code(&refused), 3);
+    assert!(
+        stderr(&refused).contains(
+            "permission denied: dev@acme.test (developer) may not create keys in subaccount prod"
+        ),
+        "{}",
+        stderr(&refused)
+    );
+    let key = team.ok(
+        "dev",
+        &["key", "create", "--subaccount", "qa", "--name", "ci"],
+    );
+    let key = key.trim();
+    assert!(key.starts_with("sgk_qa_"), "{key}");
+    assert_eq!(key.lines().count(), 1, "the key is alone on stdout");
+
+    let listed = team.json("dev", &["key", "list", "--format", "json"]);
+    let listed = listed.as_array().expect("array");
+    assert_eq!(listed.len(), 1);
+    for field in [
+        "id",
+        "name",
+        "subaccount",
+        "environment",
+        "created",
+        "expires",
+        "status",
+    ] {
+        assert!(
+            listed[0].get(field).is_some(),
+            "key list JSON lacks {field}"
+        );
+    }
+    assert_eq!(listed[0]["environment"], "qa");
+    assert_eq!(listed[0]["status"], "live");
+    let listing = team.ok("owner", &["key", "list"]);
+    assert!(
+        !listing.contains(&key[12..]),
+        "listings never show the secret"
+    );
+
+    assert_eq!(
+        code(&team.run("dev", &["key", "list", "--subaccount", "prod"])),
+        3
+    );
+    assert_eq!(code(&team.run("dev", &["billing", "rollup"])), 3);
+    assert_eq!(
+        code(&team.run("dev", &["user", "add", "x@acme.test", "--role", "support"])),
+        3
+    );
+    // Refusals are in the audit log.
+    let log = team.json("owner", &["audit", "list", "--format", "json"]);
+    let refused: Vec<&Value> = log
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| e["result"] == "refused" && e["actor"] == "dev@acme.test")
+        .collect();
+    assert_eq!(refused.len(), 4);
+}
+
+#[test]
+fn keys_verify_rotate_and_revoke() {
+    let team = Team::new();
+    team.init();
+    subaccounts(&team);
+    let key = team.ok(
+        "owner",
+        &["key", "create", "--subaccount", "prod", "--name", "api"],
+    );
+    let key = key.trim().to_owned();
+    let verify = |secret: &str| {
+        let out = team.run_with_stdin("anyone", &["key", "verify"], &format!("{secret}\n"));
+        (code(&out), stdout(&out).trim().to_owned())
+    };
+    assert_eq!(verify(&key), (0, "valid".to_owned()));
+    assert_eq!(
+        verify("sgk_prod_0000000000000000000000000000000000000"),
+        (1, "unknown".to_owned())
+    );
+    let listed = team.json("owner", &["key", "list", "--format", "json"]);
+    assert!(
+        listed[0]["last_used"].is_string(),
+        "verify records last use"
+    );
+
+    let id = listed[0]["id"].as_i64().expect("id").to_string();
+    let rotated = team.json(
+        "owner",
+        &[
+            "key",
+            "rotate",
+            &id,
+            "--grace-hours",
+            "2",
+            "--format",
+            "json",
+        ],
+    );
+    let new_key = rotated["key"].as_str().expect("key").to_owned();
+    assert!(new_key.starts_with("sgk_prod_"));
+    assert_eq!(
+        verify(&key).0,
+        0,
+        "the old key works during the grace period"
+    );
+    assert_eq!(verify(&new_key).0, 0);
+    let rotated_now = team.run("owner", &["key", "rotate", &id, "--grace-hours", "0"]);
+    assert_eq!(code(&rotated_now), 2, "a key is rotated once");
+
+    team.ok("owner", &["key", "revoke", &id]);
+    assert_eq!(verify(&key), (1, "revoked".to_owned()));
+    assert_eq!(code(&team.run("owner", &["key", "revoke", &id])), 2);
+    assert_eq!(code(&team.run("owner", &["key", "revoke", "999"])), 2);
+
+    let new_id = rotated["id"].as_i64().expect("id").to_string();
+    let short = team.ok("owner", &["key", "rotate", &new_id, "--grace-hours", "0"]);
+    assert_eq!(verify(&new_key), (1, "expired".to_owned()));
+    assert_eq!(verify(short.trim()).0, 0);
+}
+
+#[test]
+fn billing_rollup_sums_subaccounts_for_billing_roles_only() {
+    let team = Team::new();
+    team.init();
+    subaccounts(&team);
+    let billing = team.add_user("owner", "bill@acme.test", "billing-manager", &[]);
+    team.login("bill", "bill@acme.test", &billing);
+    let support = team.add_user("owner", "help@acme.test", "support", &[]);
+    team.login("help", "help@acme.test", &support);
+
+    for (sub, amount) in [
+        ("prod", "12.34"),
+        ("prod", "100"),
+        ("qa", "0.5"),
+        ("dev", "0.07"),
+    ] {
+        team.ok(
+            "bill",
+            &[
+                "billing",
+                "record",
+                "--subaccount",
+                sub,
+                "--amount",
+                amount,
+                "--description",
+                "usage",
+            ],
+        );
+    }
+    for bad in ["12.345", "-3", "1e2", "abc"] {
+        let out = team.run(
+            "bill",
+            &[
+                "billing",
+                "record",
+                "--subaccount",
+                "qa",
+                "--amount",
+                bad,
+                "--description",
+                "x",
+            ],
+        );
+        assert_eq!(code(&out), 2, "{bad}");
+    }
+    let unknown_sub = team.run(
+        "bill",
+        &[
+            "billing",
+            "record",
+            "--subaccount",
+            "nope",
+            "--amount",
+            "1",
+            "--description",
+            "x",
+        ],
+    );
+    assert_eq!(code(&unknown_sub), 2);
+
+    let rollup = team.json("bill", &["billing", "rollup", "--format", "json"]);
+    assert_eq!(rollup["currency"], "USD");
+    assert_eq!(rollup["total_minor"], 11291);
+    let subs = rollup["subaccounts"].as_array().expect("array");
+    let total = |name: &str| {
+        subs.iter()
+            .find(|s| s["name"] == name)
+            .and_then(|s| s["total_minor"].as_i64())
+    };
+    assert_eq!(total("prod"), Some(11234));
+    assert_eq!(total("qa"), Some(50));
+    assert_eq!(total("dev"), Some(7));
+    let sum: i64 = subs.iter().filter_map(|s| s["total_minor"].as_i64()).sum();
+    assert_eq!(rollup["total_minor"].as_i64(), Some(sum));
+    assert!(subs.iter().all(|s| s["environment"].is_string()));
+
+    assert_eq!(code(&team.run("help", &["billing", "rollup"])), 3);
+    assert_eq!(
+        code(&team.run(
+            "help",
+            &[
+                "billing",
+                "record",
+                "--subaccount",
+                "qa",
+                "--amount",
+                "1",
+                "--description",
+                "x"
+            ]
+        )),
+        3
+    );
+    assert_eq!(code(&team.run("help", &["audit", "list"])), 0);
+}
+
+#[test]
+fn ownership_rules_hold_through_the_cli() {
+    let team = Team::new();
+    team.init();
+    let admin = team.add_user("owner", "admin@acme.test", "administrator", &[]);
+    team.login("admin", "admin@acme.test", &admin);
+
+    let out = team.run("owner", &["user", "remove", "owner@acme.test"]);
+    assert_eq!(code(&out), 3);
+    assert!(stderr(&out).contains("transfer ownership first"));
+    assert_eq!(
+        code(&team.run("owner", &["user", "role", "owner@acme.test", "support"])),
+        3
+    );
+    assert_eq!(
+        code(&team.run("owner", &["user", "add", "o2@acme.test", "--role", "owner"])),
+        3
+    );
+    assert_eq!(
+        code(&team.run(
+            "admin",
+            &["user", "add", "a2@acme.test", "--role", "administrator"]
+        )),
+        3,
+        "nobody grants a role above what they may manage"
+    );
+    assert_eq!(
+        code(&team.run("admin", &["transfer-ownership", "admin@acme.test"])),
+        3
+    );
+    assert_eq!(
+        code(&team.run("owner", &["user", "role", "admin@acme.test", "boss"])),
+        2
+    );
+
+    team.ok("owner", &["transfer-ownership", "admin@acme.test"]);
+    let users = team.json("admin", &["user", "list", "--format", "json"]);
+    let role_of = |email: &str| {
+        users
+            .as_array()
+            .expect("array")
+            .iter()
+            .find(|u| u["email"] == email)
+            .map(|u| u["role"].clone())
+    };
+    assert_eq!(role_of("admin@acme.test"), Some(Value::from("owner")));
+    assert_eq!(
+        role_of("owner@acme.test"),
+        Some(Value::from("administrator"))
+    );
+    team.ok("admin", &["user", "remove", "owner@acme.test"]);
+    assert_eq!(
+        code(&team.run("owner", &["whoami"])),
+        3,
+        "a removed user's session is dead"
+    );
+}
+
+#[test]
+fn doctor_warns_and_exits_one() {
+    let team = Team::new();
+    team.init();
+    subaccounts(&team);
+    let out = team.run("owner", &["doctor"]);
+    assert_eq!(code(&out), 1);
+    assert!(stdout(&out).contains("no-backup-administrator"));
+
+    let admin = team.add_user("owner", "admin@acme.test", "administrator", &[]);
+    let out = team.run("owner", &["doctor", "--format", "json"]);
+    assert_eq!(code(&out), 1);
+    let report: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let kinds: Vec<&str> = report["warnings"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|w| w["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, vec!["never-logged-in"]);
+    team.login("admin", "admin@acme.test", &admin);
+    assert_eq!(code(&team.run("owner", &["doctor"])), 0);
+
+    let key = team.ok("admin", &["key", "create", "--subaccount", "prod"]);
+    let out = team.run("owner", &["doctor"]);
+    assert_eq!(code(&out), 1);
+    assert!(stdout(&out).contains("never been used"));
+    team.run_with_stdin("x", &["key", "verify"], &key);
+    assert_eq!(code(&team.run("owner", &["doctor"])), 0);
+    team.ok("owner", &["user", "role", "admin@acme.test", "support"]);
+    let out = team.run("owner", &["doctor"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).contains("orphaned-prod-key"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// Rewrites the first occurrence of `from` in the file with `to` (same length).
+fn patch_file(path: &Path, from: &str, to: &str) -> bool {
+    assert_eq!(from.len(), to.len());
+    let mut bytes = std::fs::read(path).expect("read");
+    let Some(at) = bytes.windows(from.len()).position(|w| w == from.as_bytes()) else {
+        return false;
+    };
+    bytes[at..at + to.len()].copy_from_slice(to.as_bytes());
+    std::fs::write(path, bytes).expect("write");
+    true
+}
+
+#[test]
+fn audit_verify_names_the_first_edited_entry() {
+    let team = Team::new();
+    team.init();
+    subaccounts(&team);
+    let out = team.ok("owner", &["audit", "verify"]);
+    assert!(out.contains("5 entries"), "{out}");
+    // Every process has exited, so the WAL has been checkpointed into the main file.
+    assert!(
+        patch_file(&team.db, "environment qa", "environment QA"),
+        "the audit text is in the database file"
+    );
+    let out = team.run("owner", &["audit", "verify"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).contains("first bad entry is 4"),
+        "{}",
+        stdout(&out)
+    );
+}
