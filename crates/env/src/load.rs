@@ -122,6 +122,21 @@ impl Environment {
     ///
     /// Setting variables is not thread-safe on every platform: call this early, before
     /// starting threads that read the environment.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join(".env.dev"), "SG_DOC_APPLY=from-file\nSG_DOC_KEPT=from-file\n")?;
+    /// std::env::set_var("SG_DOC_KEPT", "from-process");
+    ///
+    /// let dev = sg_env::Project::open(dir.path())?.load("dev", &sg_env::LoadOptions::files_only())?;
+    /// assert!(std::env::var_os("SG_DOC_APPLY").is_none(), "loading alone sets nothing");
+    /// dev.apply_to_process(false);
+    /// assert_eq!(std::env::var("SG_DOC_APPLY")?, "from-file");
+    /// assert_eq!(std::env::var("SG_DOC_KEPT")?, "from-process");
+    /// dev.apply_to_process(true);
+    /// assert_eq!(std::env::var("SG_DOC_KEPT")?, "from-file");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn apply_to_process(&self, override_process: bool) {
         for v in &self.variables {
             if override_process || std::env::var_os(&v.key).is_none() {
