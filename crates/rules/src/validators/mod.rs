@@ -59,7 +59,8 @@ pub enum Validator {
     NpmCrc32,
     /// secrets-guard's own `sgk_<env>_…` keys; yields the environment.
     SecretsGuardKey,
-    /// Stripe `sk_`/`rk_`/`pk_` keys; yields `live` or `test`.
+    /// Stripe `sk_`/`rk_`/`pk_` keys; yields `live` or `test` (or `prod`, which gitleaks
+    /// also accepts).
     StripeMode,
     /// PyPI API tokens: `pypi-` + a base64url macaroon v2 located at `pypi.org` or
     /// `test.pypi.org`; yields `prod` or `test`.
@@ -168,11 +169,12 @@ fn stripe_mode(secret: &[u8]) -> Validation {
     else {
         return Validation::Reject;
     };
-    let (mode, body) = if let Some(body) = rest.strip_prefix(b"live_") {
-        ("live", body)
-    } else if let Some(body) = rest.strip_prefix(b"test_") {
-        ("test", body)
-    } else {
+    // gitleaks also accepts `_prod_`; Stripe documents only live and test.
+    let Some((mode, body)) = ["live", "test", "prod"].iter().find_map(|mode| {
+        rest.strip_prefix(mode.as_bytes())
+            .and_then(|r| r.strip_prefix(b"_"))
+            .map(|body| (*mode, body))
+    }) else {
         return Validation::Reject;
     };
     if body.len() < 16 || !body.iter().all(u8::is_ascii_alphanumeric) {
@@ -330,8 +332,16 @@ mod tests {
                 environment: Some("test".into())
             }
         );
+        assert_eq!(
+            Validator::StripeMode.validate(b"rk_prod_51OuEMLAlTWGaDypquDn9aZiga"),
+            Validation::Accept {
+                validated: false,
+                environment: Some("prod".into())
+            }
+        );
         for bad in [
-            &b"sk_prod_4eC39HqLyjWDarjtT1zdp7dc"[..],
+            &b"sk_demo_4eC39HqLyjWDarjtT1zdp7dc"[..],
+            b"sk_liveX4eC39HqLyjWDarjtT1zdp7dc",
             b"xk_live_4eC39HqLyjWDarjtT1zdp7dc",
             b"sk_live_short",
             b"sk_live_4eC39HqLyjWD-rjtT1zdp7dc",
