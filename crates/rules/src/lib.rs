@@ -8,7 +8,9 @@
 //!
 //! [`RuleSet`] is the compiled form. The scan engine asks each [`Rule`] for its
 //! [`RuleMatch`]es in a window of text; everything a rule decides on its own (secret group,
-//! entropy gate, stopwords, allowlists, validator) happens here.
+//! entropy gate, stopwords, allowlists, validator) happens here. Patterns are written in
+//! gitleaks' Go RE2 dialect and rewritten where Rust's `regex` reads them differently.
+//! [`RuleSet::check`] runs every rule on its own examples and negatives (`rules check`).
 
 mod allowlist;
 mod check;
