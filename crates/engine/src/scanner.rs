@@ -388,4 +388,82 @@ keywords = ["dtk_"]
         let w = windows(text, [8, 9].into_iter(), WINDOW_AFTER);
         assert_eq!(w, vec![0..text.len()]);
     }
+
+    #[test]
+    fn path_only_rules_report_the_file_and_lockfile_checksums_do_not_fire() {
+        let s = scanner(
+            r#"
+[[rules]]
+id = "keystore"
+description = "Java keystore"
+path = '''\.jks$'''
+
+[[rules]]
+id = "demo-token"
+description = "Demo token"
+regex = '''\b(dtk_[A-Za-z0-9]{20})\b'''
+keywords = ["dtk_"]
+"#,
+        );
+        let found = s.scan(ScanInput {
+            path: "conf/app.jks",
+            bytes: b"anything",
+            commit: None,
+        });
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].rule_id, "keystore");
+        assert_eq!((found[0].line, found[0].column), (1, 1));
+        assert_eq!(found[0].secret, "");
+
+        let lock =
+            b"checksum = \"dtk_Ab3De6Gh9Jk2Mn5Pq8St\"\nnote = \"dtk_Zb3De6Gh9Jk2Mn5Pq8Sx\"\n";
+        let found = s.scan(ScanInput {
+            path: "Cargo.lock",
+            bytes: lock,
+            commit: None,
+        });
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].line, 2);
+        // The same text outside a lockfile reports both.
+        let found = s.scan(ScanInput {
+            path: "notes.toml",
+            bytes: lock,
+            commit: None,
+        });
+        assert_eq!(found.len(), 2);
+    }
+
+    #[test]
+    fn multiline_rules_get_wide_windows_and_others_narrow_ones() {
+        let s = scanner(
+            r#"
+[[rules]]
+id = "pem"
+description = "PEM key"
+regex = '''-----BEGIN PRIVATE KEY-----[\s\S]{64,}?-----END PRIVATE KEY-----'''
+keywords = ["-----begin"]
+
+[[rules]]
+id = "demo-token"
+description = "Demo token"
+regex = '''\b(dtk_[A-Za-z0-9]{20})\b'''
+keywords = ["dtk_"]
+"#,
+        );
+        assert!(s.multiline[0] && !s.multiline[1]);
+        let body = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkw\n".repeat(40);
+        let text = format!("x\n-----BEGIN PRIVATE KEY-----\n{body}-----END PRIVATE KEY-----\n");
+        let found = s.scan(ScanInput {
+            path: "key.pem",
+            bytes: text.as_bytes(),
+            commit: None,
+        });
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].line, found[0].end_line), (2, 43));
+        let w = windows(text.as_bytes(), [2].into_iter(), WINDOW_AFTER);
+        assert!(
+            w[0].end < text.len() / 2,
+            "single-line rules read only nearby lines"
+        );
+    }
 }
