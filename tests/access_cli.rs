@@ -151,6 +151,11 @@ fn init_prints_the_uri_and_recovery_codes_once() {
         &["init", "--account", "Acme", "--owner", "x@acme.test"],
     );
     assert_eq!(code(&again), 2);
+    let fresh = Team::new();
+    let missing = fresh.run("owner", &["whoami"]);
+    assert_eq!(code(&missing), 2);
+    assert!(stderr(&missing).contains("init"), "{}", stderr(&missing));
+    assert!(!fresh.db.exists(), "a mistyped --db creates nothing");
     let bad = Team::new().run(
         "owner",
         &[

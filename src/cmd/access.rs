@@ -246,9 +246,10 @@ pub fn run(args: AccessArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Opens the database every command but `init` works on, which must already exist.
 fn open_store(db: Option<PathBuf>) -> anyhow::Result<Store> {
     let path = db.unwrap_or_else(sg_access::default_db_path);
-    Ok(Store::open(&path)?)
+    Ok(Store::open_existing(&path)?)
 }
 
 fn session_user(store: &Store) -> anyhow::Result<Actor> {
@@ -271,9 +272,10 @@ fn execute(args: AccessArgs) -> anyhow::Result<ExitCode> {
     let db = args.db;
     match args.command {
         AccessCommand::TotpCode { secret, time } => {
-            let base32 = secret_from(&secret);
             let now = time.unwrap_or_else(|| chrono::Utc::now().timestamp());
-            let Some(code) = sg_access::totp::code_for_base32(&base32, now) else {
+            let code = sg_access::totp::secret_from_uri(&secret)
+                .and_then(|base32| sg_access::totp::code_for_base32(&base32, now));
+            let Some(code) = code else {
                 bail!("--secret is not a base32 TOTP secret");
             };
             println!("{code}");
@@ -285,7 +287,7 @@ fn execute(args: AccessArgs) -> anyhow::Result<ExitCode> {
             currency,
             format,
         } => {
-            let store = open_store(db)?;
+            let store = Store::open(&db.unwrap_or_else(sg_access::default_db_path))?;
             let enrollment = sg_access::init(
                 &store,
                 &sg_access::InitOptions {
@@ -380,20 +382,6 @@ fn execute(args: AccessArgs) -> anyhow::Result<ExitCode> {
             })
         }
     }
-}
-
-/// Accepts either a bare base32 secret or the otpauth URI it came in.
-fn secret_from(text: &str) -> String {
-    if !text.starts_with("otpauth://") {
-        return text.to_owned();
-    }
-    text.split_once('?')
-        .map(|(_, query)| query)
-        .unwrap_or_default()
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("secret="))
-        .unwrap_or_default()
-        .to_owned()
 }
 
 fn scope_text(user: &sg_access::UserInfo) -> String {

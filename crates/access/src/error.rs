@@ -73,6 +73,12 @@ impl AccessError {
                     source,
                 }
             }
+            AccessError::Corrupt { path, problem } if path.as_os_str().is_empty() => {
+                AccessError::Corrupt {
+                    path: db.to_path_buf(),
+                    problem,
+                }
+            }
             other => other,
         }
     }

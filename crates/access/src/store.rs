@@ -128,6 +128,15 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens a database that must already exist: every command but `init` uses this, so a
+    /// mistyped `--db` is an error instead of a new empty database.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(AccessError::NotInitialized(path.to_path_buf()));
+        }
+        Store::open(path)
+    }
+
     /// A private in-memory database, for tests and experiments.
     pub fn open_in_memory() -> Result<Store> {
         let path = PathBuf::from(":memory:");

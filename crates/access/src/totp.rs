@@ -126,6 +126,19 @@ pub fn otpauth_uri(email: &str, secret_base32: &str) -> String {
     )
 }
 
+/// The base32 secret in an `otpauth://` URI, or `text` itself when it is not a URI.
+pub fn secret_from_uri(text: &str) -> Option<String> {
+    let text = text.trim();
+    if !text.starts_with("otpauth://") {
+        return Some(text.to_owned());
+    }
+    text.split_once('?')?
+        .1
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("secret="))
+        .map(str::to_owned)
+}
+
 fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
@@ -205,6 +218,14 @@ mod tests {
         assert_eq!(matching_step(secret, &far, t), None);
         assert_eq!(matching_step(secret, "12345", t), None);
         assert_eq!(matching_step(secret, "abcdef", t), None);
+    }
+
+    #[test]
+    fn secrets_come_out_of_uris_or_stand_alone() {
+        let uri = otpauth_uri("a@b.test", "MZXW6YTBOI");
+        assert_eq!(secret_from_uri(&uri).as_deref(), Some("MZXW6YTBOI"));
+        assert_eq!(secret_from_uri("MZXW6YTBOI").as_deref(), Some("MZXW6YTBOI"));
+        assert_eq!(secret_from_uri("otpauth://totp/x?issuer=y"), None);
     }
 
     #[test]

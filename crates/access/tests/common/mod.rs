@@ -7,16 +7,7 @@ use sg_access::{Actor, Credential, Enrollment, InitOptions, Role, Store};
 pub const T0: i64 = 1_800_000_000;
 
 pub fn secret_of(enrollment: &Enrollment) -> String {
-    let query = enrollment
-        .otpauth_uri
-        .split_once('?')
-        .map(|(_, q)| q)
-        .unwrap_or_default();
-    query
-        .split('&')
-        .find_map(|p| p.strip_prefix("secret="))
-        .unwrap_or_default()
-        .to_owned()
+    sg_access::totp::secret_from_uri(&enrollment.otpauth_uri).expect("uri has a secret")
 }
 
 pub fn code_now(store: &Store, enrollment: &Enrollment) -> String {
