@@ -325,6 +325,13 @@ fn an_unknown_or_missing_environment_is_an_input_error() {
         stderr.contains(".env.staging") && stderr.contains("missing"),
         "{stderr}"
     );
+    let mut cmd = Command::cargo_bin("secrets-guard").expect("binary");
+    cmd.args(["env", "list", "--env", "dev", "--dir"])
+        .arg(p.path().join("no-such-dir"));
+    let (code, _, stderr) = output(cmd);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no-such-dir: cannot read"), "{stderr}");
+
     p.write(".secrets-guard.toml", "[env]\nnames = [\"dev\"]\n");
     let (code, _, stderr) = p.env(&["get", "--env", "staging", "A"]);
     assert_eq!(code, 2);

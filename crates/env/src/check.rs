@@ -155,7 +155,7 @@ pub fn guard(
 pub fn wrong_environment_reason(label: &Label, env: &Environment) -> Option<String> {
     let named = label.environment.as_deref()?;
     if label.rule_id.contains("secrets-guard") {
-        return (named != env.name)
+        return (canonical_env(named) != canonical_env(&env.name))
             .then(|| format!("was issued for `{named}` but is loaded into `{}`", env.name));
     }
     match named {
@@ -170,6 +170,17 @@ pub fn wrong_environment_reason(label: &Label, env: &Environment) -> Option<Stri
             ))
         }
         _ => None,
+    }
+}
+
+/// The usual long and short spellings of an environment name compare equal, so a
+/// `sgk_prod_` key is at home in an environment called `production`.
+fn canonical_env(name: &str) -> &str {
+    match name {
+        "production" | "prd" => "prod",
+        "development" => "dev",
+        "stage" => "staging",
+        other => other,
     }
 }
 
@@ -307,10 +318,14 @@ fn shared_secrets(envs: &[Environment], classes: &[Vec<Classification>], out: &m
 }
 
 fn missing_keys(envs: &[Environment], out: &mut Vec<Finding>) {
+    // A key that only `.local` files define is a personal override: other environments
+    // need not have it.
     let mut defined_in: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for env in envs {
         for v in &env.variables {
-            defined_in.entry(&v.key).or_default().push(&env.name);
+            if v.defined_in.iter().any(|f| !f.ends_with(".local")) {
+                defined_in.entry(&v.key).or_default().push(&env.name);
+            }
         }
     }
     for env in envs {

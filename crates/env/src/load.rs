@@ -51,6 +51,8 @@ pub struct Variable {
     pub column: usize,
     /// The last line of the value (multi-line quoted values).
     pub end_line: usize,
+    /// Every file of the environment that defines the key, lowest precedence first.
+    pub defined_in: Vec<String>,
     /// The process already had the variable and it won over the files.
     pub from_process: bool,
 }
@@ -157,6 +159,9 @@ impl Project {
     /// Opens the project rooted at `root`, reading `[env]` from `.secrets-guard.toml`.
     pub fn open(root: impl AsRef<Path>) -> Result<Project, EnvError> {
         let root = root.as_ref().to_path_buf();
+        if let Err(source) = std::fs::read_dir(&root) {
+            return Err(EnvError::Read { file: root, source });
+        }
         let config = EnvConfig::load(&root)?;
         Ok(Project { root, config })
     }
@@ -245,6 +250,7 @@ impl Project {
             line: usize,
             column: usize,
             end_line: usize,
+            defined_in: Vec<String>,
         }
         let mut order: Vec<String> = Vec::new();
         let mut defs: HashMap<String, Def> = HashMap::new();
@@ -263,8 +269,15 @@ impl Project {
                 });
             }
             for e in parsed.entries {
-                if !defs.contains_key(&e.key) {
-                    order.push(e.key.clone());
+                let mut defined_in = match defs.remove(&e.key) {
+                    Some(previous) => previous.defined_in,
+                    None => {
+                        order.push(e.key.clone());
+                        Vec::new()
+                    }
+                };
+                if !defined_in.contains(&source.path) {
+                    defined_in.push(source.path.clone());
                 }
                 defs.insert(
                     e.key,
@@ -274,6 +287,7 @@ impl Project {
                         line: e.line,
                         column: e.column,
                         end_line: e.end_line,
+                        defined_in,
                     },
                 );
             }
@@ -317,6 +331,7 @@ impl Project {
                 line: def.line,
                 column: def.column,
                 end_line: def.end_line,
+                defined_in: def.defined_in.clone(),
                 from_process,
             });
         }
