@@ -123,9 +123,13 @@ pub fn login(store: &Store, email: &str, credential: &Credential) -> Result<Sess
     })
 }
 
-/// The user a session token belongs to, if the session exists and has not expired.
-pub fn actor_for_token(store: &Store, token: &str) -> Result<Actor> {
-    store.require_initialized()?;
+enum SessionState {
+    Valid(Actor),
+    Expired(String),
+    Unknown,
+}
+
+fn session_state(store: &Store, token: &str) -> Result<SessionState> {
     store.read(|tx, now| {
         let row: Option<(i64, String, i64)> = tx
             .query_row(
@@ -135,17 +139,38 @@ pub fn actor_for_token(store: &Store, token: &str) -> Result<Actor> {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        match row {
-            Some((user_id, email, expires)) if expires > now => Ok(Actor { user_id, email }),
-            Some(_) => Err(AccessError::Authentication(
-                "the session has expired: log in again".to_owned(),
-            )),
-            None => Err(AccessError::Authentication(
+        Ok(match row {
+            Some((user_id, email, expires)) if expires > now => {
+                SessionState::Valid(Actor { user_id, email })
+            }
+            Some((_, email, _)) => SessionState::Expired(email),
+            None => SessionState::Unknown,
+        })
+    })
+}
+
+/// The user a session token belongs to, if the session exists and has not expired.
+/// Presenting an expired or unknown token is a refused attempt, and is audited.
+pub fn actor_for_token(store: &Store, token: &str) -> Result<Actor> {
+    store.require_initialized()?;
+    let (who, err) = match session_state(store, token)? {
+        SessionState::Valid(actor) => return Ok(actor),
+        SessionState::Expired(email) => {
+            let err = AccessError::Authentication(format!(
+                "the session of {email} has expired: log in again"
+            ));
+            (email, err)
+        }
+        SessionState::Unknown => (
+            "(unknown session)".to_owned(),
+            AccessError::Authentication(
                 "no valid session: log in with `secrets-guard access login EMAIL --otp CODE`"
                     .to_owned(),
-            )),
-        }
-    })
+            ),
+        ),
+    };
+    store.record_refusal(&who, "session", "", &err)?;
+    Err(err)
 }
 
 /// Ends the session `token` belongs to.

@@ -179,11 +179,19 @@ impl Store {
     }
 
     fn migrate(&self) -> Result<()> {
+        let target = MIGRATIONS.len() as i64;
+        let current: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| db_error(&self.path, e))?;
+        if current == target {
+            // Up to date: no need to take the write lock that migrating needs.
+            return Ok(());
+        }
         let tx = self.begin()?;
         let version: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| db_error(&self.path, e))?;
-        let target = MIGRATIONS.len() as i64;
         if version > target {
             return Err(AccessError::Corrupt {
                 path: self.path.clone(),
@@ -248,24 +256,35 @@ impl Store {
             Err(err) => {
                 tx.rollback().map_err(|e| db_error(&self.path, e))?;
                 if err.is_refusal() {
-                    let tx = self.begin()?;
-                    audit::append(
-                        &tx,
-                        &audit::NewEntry {
-                            at: now,
-                            actor: who,
-                            action,
-                            target,
-                            result: "refused",
-                            detail: &err.to_string(),
-                        },
-                    )
-                    .map_err(|e| e.in_database(&self.path))?;
-                    tx.commit().map_err(|e| db_error(&self.path, e))?;
+                    self.record_refusal(who, action, target, &err)?;
                 }
                 Err(err.in_database(&self.path))
             }
         }
+    }
+
+    /// Appends a `refused` audit entry in its own transaction.
+    pub(crate) fn record_refusal(
+        &self,
+        who: &str,
+        action: &str,
+        target: &str,
+        err: &AccessError,
+    ) -> Result<()> {
+        let tx = self.begin()?;
+        audit::append(
+            &tx,
+            &audit::NewEntry {
+                at: self.now(),
+                actor: who,
+                action,
+                target,
+                result: "refused",
+                detail: &err.to_string(),
+            },
+        )
+        .map_err(|e| e.in_database(&self.path))?;
+        tx.commit().map_err(|e| db_error(&self.path, e))
     }
 
     /// Runs a read-only query against a consistent snapshot.

@@ -174,6 +174,16 @@ fn sessions_expire_after_twelve_hours_and_files_are_private() {
         "{err}"
     );
     assert!(sg_access::current_user(&store, &dir.path().join("missing")).is_err());
+    let owner_again = login(&store, &owner);
+    let log = sg_access::list_audit(&store, &owner_again, None).expect("audit");
+    let refusal = log
+        .iter()
+        .find(|e| e.action == "session")
+        .expect("the expired session was audited");
+    assert_eq!(
+        (refusal.actor.as_str(), refusal.result.as_str()),
+        ("owner@acme.test", "refused")
+    );
 }
 
 #[test]
