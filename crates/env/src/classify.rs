@@ -115,7 +115,9 @@ fn heuristic_label(key: &str, value: &str) -> Option<Label> {
     {
         return None;
     }
-    if looks_random(trimmed) {
+    // A UUID is as random as a token but is usually an identifier (tenant, project):
+    // only its key's name can say it is a secret.
+    if looks_random(trimmed) && !is_uuid(trimmed) {
         return Some(label("high-entropy-value", None, false));
     }
     if has_secret_name(key)
@@ -187,6 +189,15 @@ fn looks_random(value: &str) -> bool {
     classes >= 2 && entropy >= 3.5 && !wordy
 }
 
+fn is_uuid(value: &str) -> bool {
+    let groups: Vec<&str> = value.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 fn has_secret_name(key: &str) -> bool {
     let upper = key.to_ascii_uppercase();
     [
@@ -224,6 +235,7 @@ mod tests {
             ("FEATURE", "feature_flag_new_checkout_flow"),
             ("API_KEY", "changeme"),
             ("TOKEN", ""),
+            ("TENANT_ID", "550e8400-e29b-41d4-a716-446655440000"),
         ] {
             assert_eq!(verdict(k, v), None, "{k}");
         }
@@ -238,6 +250,10 @@ mod tests {
         assert_eq!(
             verdict("DATABASE_URL", "postgres://app:s3cr3tpass@db:5432/app").as_deref(),
             Some("url-credentials")
+        );
+        assert_eq!(
+            verdict("HEROKU_API_KEY", "550e8400-e29b-41d4-a716-446655440000").as_deref(),
+            Some("secret-named-key")
         );
         assert_eq!(
             verdict("DB_PASSWORD", "hunter2hunter").as_deref(),
