@@ -57,6 +57,7 @@ pub enum EnvCommand {
     Run {
         #[command(flatten)]
         common: CommonArgs,
+        /// The environment: `dev`, `qa`, `prod` or one configured in `[env]`.
         #[arg(long)]
         env: String,
         /// Start the child from an empty environment instead of this one.
@@ -79,6 +80,7 @@ pub enum EnvCommand {
     Export {
         #[command(flatten)]
         common: CommonArgs,
+        /// The environment: `dev`, `qa`, `prod` or one configured in `[env]`.
         #[arg(long)]
         env: String,
         #[arg(long, value_enum, default_value = "dotenv")]
@@ -88,6 +90,7 @@ pub enum EnvCommand {
     List {
         #[command(flatten)]
         common: CommonArgs,
+        /// The environment: `dev`, `qa`, `prod` or one configured in `[env]`.
         #[arg(long)]
         env: String,
         #[arg(long, value_enum, default_value = "human")]
@@ -97,6 +100,7 @@ pub enum EnvCommand {
     Get {
         #[command(flatten)]
         common: CommonArgs,
+        /// The environment: `dev`, `qa`, `prod` or one configured in `[env]`.
         #[arg(long)]
         env: String,
         key: String,
