@@ -263,7 +263,7 @@ fn opt_time(unix: Option<i64>) -> serde_json::Value {
     unix.map_or(serde_json::Value::Null, |t| json!(time_text(t)))
 }
 
-fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
@@ -342,7 +342,7 @@ fn execute(args: AccessArgs) -> anyhow::Result<ExitCode> {
             let actor = session_user(&store)?;
             let me = sg_access::whoami(&store, &actor)?;
             match format.format {
-                Format::Json => print_json(&serde_json::to_value(&me)?)?,
+                Format::Json => print_json(&me)?,
                 Format::Human => println!("{} ({}{})", me.email, me.role, scope_text(&me)),
             }
             Ok(ExitCode::SUCCESS)
@@ -393,7 +393,7 @@ fn scope_text(user: &sg_access::UserInfo) -> String {
 
 fn print_enrollment(enrollment: &sg_access::Enrollment, format: Format) -> anyhow::Result<()> {
     match format {
-        Format::Json => print_json(&serde_json::to_value(enrollment)?),
+        Format::Json => print_json(&enrollment),
         Format::Human => {
             println!(
                 "Add this to {}'s authenticator app (shown once):",
@@ -439,7 +439,7 @@ fn user(db: Option<PathBuf>, command: UserCommand) -> anyhow::Result<ExitCode> {
         UserCommand::List { format } => {
             let users = sg_access::list_users(&store, &actor)?;
             match format.format {
-                Format::Json => print_json(&serde_json::to_value(&users)?)?,
+                Format::Json => print_json(&users)?,
                 Format::Human => {
                     for u in &users {
                         println!(
@@ -472,7 +472,7 @@ fn subaccount(db: Option<PathBuf>, command: SubaccountCommand) -> anyhow::Result
         SubaccountCommand::List { format } => {
             let subs = sg_access::list_subaccounts(&store, &actor)?;
             match format.format {
-                Format::Json => print_json(&serde_json::to_value(&subs)?)?,
+                Format::Json => print_json(&subs)?,
                 Format::Human => {
                     for s in &subs {
                         println!("{:<24} {}", s.name, s.environment);
@@ -606,7 +606,7 @@ fn billing(db: Option<PathBuf>, command: BillingCommand) -> anyhow::Result<ExitC
         BillingCommand::Rollup { format } => {
             let rollup = sg_access::rollup(&store, &actor)?;
             match format.format {
-                Format::Json => print_json(&serde_json::to_value(&rollup)?)?,
+                Format::Json => print_json(&rollup)?,
                 Format::Human => {
                     for s in &rollup.subaccounts {
                         println!(
@@ -638,7 +638,7 @@ fn audit(db: Option<PathBuf>, command: AuditCommand) -> anyhow::Result<ExitCode>
         AuditCommand::List { limit, format } => {
             let entries = sg_access::list_audit(&store, &actor, limit)?;
             match format.format {
-                Format::Json => print_json(&serde_json::to_value(&entries)?)?,
+                Format::Json => print_json(&entries)?,
                 Format::Human => {
                     for e in &entries {
                         println!(
