@@ -346,6 +346,29 @@ fn env_files_with_secrets_must_be_untracked_and_ignored() {
 }
 
 #[test]
+fn a_committed_local_override_file_is_exposed_even_without_secrets() {
+    let p = Project::repo();
+    p.write(".gitignore", ".env.dev\n");
+    p.write(".env.dev", "A=1\n");
+    p.write(".env.dev.local", "A=2\n");
+    // Untracked and not ignored, without secrets: fine.
+    let (code, findings, stderr) = p.check(&[]);
+    assert_eq!((code, findings.len()), (0, 0), "{findings:#?} {stderr}");
+    p.git(&["add", ".env.dev.local"]);
+    let (code, findings, _) = p.check(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["kind"], "exposed-file");
+    assert_eq!(findings[0]["file"], ".env.dev.local");
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("git rm --cached .env.dev.local")),
+        "{findings:#?}"
+    );
+}
+
+#[test]
 fn without_git_there_is_no_exposure_check() {
     let p = Project::plain();
     p.write(".env.dev", &format!("STRIPE_KEY={STRIPE_TEST}\n"));

@@ -379,8 +379,9 @@ fn exposed_files(
     let Some(git) = GitView::discover(project.root())? else {
         return Ok(());
     };
-    // file -> environments that load it, for files that hold a secret.
-    let mut secret_files: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // file -> (environments that load it, whether it holds a secret), for files that hold
+    // a secret and for personal `.local` files, which are never committed at all.
+    let mut candidates: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
     for (env, class) in envs.iter().zip(classes) {
         for source in &env.sources {
             let wins_a_secret = env
@@ -397,15 +398,17 @@ fn exposed_files(
                     })
                     .is_empty()
             };
-            if wins_a_secret || rules_match() {
-                let names = secret_files.entry(source.path.clone()).or_default();
+            let holds_secret = wins_a_secret || rules_match();
+            if holds_secret || source.path.ends_with(".local") {
+                let (names, secret) = candidates.entry(source.path.clone()).or_default();
                 if !names.contains(&env.name) {
                     names.push(env.name.clone());
                 }
+                *secret |= holds_secret;
             }
         }
     }
-    for (file, names) in secret_files {
+    for (file, (names, holds_secret)) in candidates {
         let path = project.root().join(&file);
         let Some(exposure) = git.exposure(&path)? else {
             continue;
@@ -413,6 +416,10 @@ fn exposed_files(
         let line = git.repo_path(&path).unwrap_or_else(|| file.clone());
         let message = match exposure {
             GitExposure::Ignored => continue,
+            GitExposure::NotIgnored if !holds_secret => continue,
+            GitExposure::Tracked if !holds_secret => format!(
+                "`{file}` holds personal overrides and is tracked by git: run `git rm --cached {line}` and add the line `{line}` to .gitignore"
+            ),
             GitExposure::Tracked => format!(
                 "`{file}` holds secrets and is tracked by git: run `git rm --cached {line}`, add the line `{line}` to .gitignore, and rotate the secrets it held"
             ),
