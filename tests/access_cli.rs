@@ -598,3 +598,64 @@ fn audit_verify_names_the_first_edited_entry() {
         stdout(&out)
     );
 }
+
+#[test]
+fn the_database_comes_from_db_then_the_environment() {
+    let team = Team::new();
+    team.init();
+    let session = team.session_file("owner");
+    let run = |args: &[&str], env_db: &Path| {
+        Command::cargo_bin("secrets-guard")
+            .expect("binary")
+            .arg("access")
+            .args(args)
+            .env("SECRETS_GUARD_SESSION", &session)
+            .env("SECRETS_GUARD_DB", env_db)
+            .env("HOME", team.dir.path())
+            .output()
+            .expect("run")
+    };
+    // Without --db the environment variable names the database.
+    let out = run(&["whoami"], &team.db);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("owner@acme.test"));
+    // --db wins over the environment.
+    let elsewhere = team.dir.path().join("elsewhere.db");
+    let db = team.db.to_string_lossy().into_owned();
+    let out = run(&["--db", &db, "whoami"], &elsewhere);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!elsewhere.exists());
+}
+
+#[test]
+fn custom_environments_get_their_own_keys() {
+    let team = Team::new();
+    team.init();
+    team.ok(
+        "owner",
+        &["subaccount", "add", "staging", "--env", "staging2"],
+    );
+    assert_eq!(
+        code(&team.run("owner", &["subaccount", "add", "x", "--env", "Stage"])),
+        2
+    );
+    assert_eq!(
+        code(&team.run("owner", &["subaccount", "add", "staging", "--env", "qa"])),
+        2,
+        "names are unique"
+    );
+    let key = team.ok("owner", &["key", "create", "--subaccount", "staging"]);
+    assert!(key.trim().starts_with("sgk_staging2_"), "{key}");
+    let out = team.run_with_stdin("x", &["key", "verify", "--format", "json"], &key);
+    assert_eq!(code(&out), 0);
+    let found: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(found["status"], "valid");
+    assert_eq!(found["environment"], "staging2");
+    assert_eq!(found["subaccount"], "staging");
+    assert!(
+        !stdout(&out).contains(key.trim()),
+        "verify never echoes the key"
+    );
+    let subs = team.json("owner", &["subaccount", "list", "--format", "json"]);
+    assert_eq!(subs[0]["environment"], "staging2");
+}
