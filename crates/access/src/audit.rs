@@ -124,10 +124,14 @@ pub(crate) fn append(conn: &Connection, entry: &NewEntry<'_>) -> Result<i64> {
 }
 
 pub(crate) fn entries(conn: &Connection, limit: Option<u64>) -> Result<Vec<AuditEntry>> {
-    let sql = "SELECT id, at, actor, action, target, result, detail, prev_hash, hash
-               FROM audit ORDER BY id";
-    let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([], |r| {
+    // The newest `limit` entries, returned oldest first; no limit is every entry.
+    let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+    let mut stmt = conn.prepare(
+        "SELECT id, at, actor, action, target, result, detail, prev_hash, hash FROM (
+             SELECT * FROM audit ORDER BY id DESC LIMIT ?1
+         ) ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![limit], |r| {
         Ok(AuditEntry {
             id: r.get(0)?,
             at: r.get(1)?,
@@ -140,12 +144,7 @@ pub(crate) fn entries(conn: &Connection, limit: Option<u64>) -> Result<Vec<Audit
             hash: r.get(8)?,
         })
     })?;
-    let mut all = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-    if let Some(limit) = limit {
-        let skip = all.len().saturating_sub(limit as usize);
-        all.drain(..skip);
-    }
-    Ok(all)
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// Walks the chain from the first entry and reports the first one that does not verify.

@@ -521,3 +521,13 @@ fn a_reopened_database_keeps_its_state() {
         assert_eq!(mode & 0o777, 0o600, "the database holds TOTP secrets");
     }
 }
+
+#[test]
+fn audit_list_limit_keeps_the_newest_entries_in_order() {
+    let (store, owner, _) = account();
+    let all = sg_access::list_audit(&store, &owner, None).expect("all");
+    assert_eq!(all.len(), 5, "init, login and three subaccounts");
+    let last_two = sg_access::list_audit(&store, &owner, Some(2)).expect("limited");
+    assert_eq!(last_two, all[3..].to_vec());
+    assert!(last_two[0].id < last_two[1].id);
+}
