@@ -227,7 +227,7 @@ impl Parser<'_> {
         while let Some(c) = self.peek() {
             match c {
                 '\n' => break,
-                c if is_inline_space(c) => {
+                ' ' | '\t' => {
                     self.skip_inline_space();
                     match self.peek() {
                         None | Some('\n') => {}

@@ -97,6 +97,8 @@ fn value_table() {
         ("\u{feff}A=bom", "A", "bom"),
         ("A=1\nA=2", "A", "2"),
         ("A=ünïcödé", "A", "ünïcödé"),
+        // Only a space or a tab ends an unquoted value, as in dotenvy.
+        ("A=a\u{a0}b", "A", "a\u{a0}b"),
     ];
     for (text, key, expected) in cases {
         assert_eq!(&value_of(text, key, true), expected, "case {text:?}");
