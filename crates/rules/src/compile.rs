@@ -571,6 +571,38 @@ keywords = ["DEMO_KEY"]
     }
 
     #[test]
+    fn groups_default_to_the_first_non_empty_one_and_empty_matches_end() {
+        let s = set(r#"
+[[rules]]
+id = "nogroup"
+regex = '''tok_[a-z0-9]{12}'''
+[[rules]]
+id = "alt"
+regex = '''(?:a=(\w{10})|b=(\w{10}))'''
+[[rules]]
+id = "empty"
+regex = '''z*'''
+"#);
+        let text = b"tok_a1b2c3d4e5f6 x tok_q9w8e7r6t5y4 b=K7mQ2xP9wL a=R4nT8vB2cZ";
+        let found = s
+            .get("nogroup")
+            .expect("rule")
+            .find_matches(text, None, None);
+        let secrets: Vec<&[u8]> = found.iter().map(|m| &text[m.secret.clone()]).collect();
+        assert_eq!(secrets, vec![&b"tok_a1b2c3d4e5f6"[..], b"tok_q9w8e7r6t5y4"]);
+        assert_eq!(found[0].span, found[0].secret);
+        let found = s.get("alt").expect("rule").find_matches(text, None, None);
+        let secrets: Vec<&[u8]> = found.iter().map(|m| &text[m.secret.clone()]).collect();
+        assert_eq!(secrets, vec![&b"K7mQ2xP9wL"[..], b"R4nT8vB2cZ"]);
+        // A pattern that matches the empty string everywhere yields nothing and terminates.
+        assert!(s
+            .get("empty")
+            .expect("rule")
+            .find_matches(b"abc", None, None)
+            .is_empty());
+    }
+
+    #[test]
     fn allowlists_filter_by_stopword_and_path() {
         let s = set(r#"
 [[rules]]

@@ -244,3 +244,35 @@ fn unsupported_syntax_is_a_clear_error() {
         .to_string();
     assert!(msg.contains("network"), "{msg}");
 }
+
+#[test]
+fn extend_path_layers_files_and_refuses_cycles() {
+    let dir = std::env::temp_dir().join(format!("sg-rules-extend-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let base = dir.join("base.toml");
+    std::fs::write(
+        &base,
+        "[[rules]]\nid = \"base-rule\"\ndescription = \"Base\"\nregex = 'base_[0-9]{8}'\ntags = [\"base\"]\n",
+    )
+    .expect("write base");
+    let top = dir.join("top.toml");
+    std::fs::write(
+        &top,
+        "[extend]\npath = \"base.toml\"\n[[rules]]\nid = \"base-rule\"\ndescription = \"Base, narrowed\"\ntags = [\"team\"]\n",
+    )
+    .expect("write top");
+    let set = RuleSet::from_config_file(&top).expect("layers load");
+    assert_eq!(set.rules.len(), 1);
+    let rule = set.get("base-rule").expect("merged");
+    assert_eq!(rule.description, "Base, narrowed");
+    assert_eq!(rule.tags, vec!["base", "team"]);
+    assert_eq!(rule.find_matches(b"x base_12345678", None, None).len(), 1);
+
+    let a = dir.join("a.toml");
+    let b = dir.join("b.toml");
+    std::fs::write(&a, "[extend]\npath = \"b.toml\"\n").expect("write a");
+    std::fs::write(&b, "[extend]\npath = \"a.toml\"\n").expect("write b");
+    let err = RuleSet::from_config_file(&a).expect_err("cycle");
+    assert!(err.to_string().contains("cycle"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
