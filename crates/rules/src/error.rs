@@ -23,7 +23,10 @@ pub enum RuleError {
         field: &'static str,
         message: String,
     },
-    #[error("{path}: rule `{rule_id}`: unknown validator `{validator}`")]
+    #[error(
+        "{path}: rule `{rule_id}`: unknown validator `{validator}` (known: {})",
+        crate::Validator::NAMES.join(", ")
+    )]
     UnknownValidator {
         path: PathBuf,
         rule_id: String,

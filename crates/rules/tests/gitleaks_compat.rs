@@ -276,3 +276,20 @@ fn extend_path_layers_files_and_refuses_cycles() {
     assert!(err.to_string().contains("cycle"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn an_unknown_validator_names_the_known_ones() {
+    let text =
+        "[[rules]]\nid = \"v\"\ndescription = \"V\"\nregex = 'v_[0-9]{4}'\nvalidator = \"crc\"\n";
+    let msg = RuleSet::from_config_text(text, Path::new("v.toml"))
+        .expect_err("unknown validator")
+        .to_string();
+    assert!(
+        msg.contains("v.toml") && msg.contains("`v`") && msg.contains("`crc`"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("github-crc32") && msg.contains("pypi-macaroon"),
+        "{msg}"
+    );
+}
