@@ -34,6 +34,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def load_examples(path):
     examples = []
+    if not os.path.isfile(path):
+        sys.exit(f"{path}: no such file")
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             line = line.strip()
