@@ -8,6 +8,11 @@ use std::path::{Path, PathBuf};
 /// Opens the repository at or above `path` (work trees, linked worktrees and bare
 /// repositories alike).
 pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
+    // Re-hashing every object read with collision-detecting SHA-1 costs more than inflating
+    // it, and a damaged object still fails zlib's checksum, so scans stay fail-closed. `git
+    // cat-file --batch`, the floor history scans are measured against, does not re-hash
+    // either. (A process-wide libgit2 setting: every scan wants the same.)
+    git2::opts::strict_hash_verification(false);
     Repository::discover(path).map_err(|source| GitError::Open {
         path: path.to_path_buf(),
         reason: source.into(),
