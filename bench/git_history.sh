@@ -35,12 +35,12 @@ git -C "$REPO" cat-file --batch-all-objects --batch-check='%(objecttype) %(objec
     | awk '$1 == "blob" { n++; s += $2 } END { printf "distinct blobs: %d, %.1f MB\n", n, s / 1e6 }'
 
 # One scan for the summary line (blobs scanned, findings) before timing.
-"$BIN" scan --git --exit-code 0 --format json --output /dev/null "$REPO"
+"$BIN" scan --git --exit-code 0 --format json "$REPO" > /dev/null
 
 JSON="$WORK/history.json"
 hyperfine --warmup 1 --runs "$RUNS" --export-json "$JSON" \
     -n floor "git -C '$REPO' cat-file --batch-all-objects --batch > /dev/null" \
-    -n scan "'$BIN' scan --git --exit-code 0 --format json --output /dev/null '$REPO'"
+    -n scan "'$BIN' scan --git --exit-code 0 --format json '$REPO'"
 
 python3 - "$JSON" <<'PY'
 import json, sys

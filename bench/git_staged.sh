@@ -52,8 +52,8 @@ done
 
 JSON="$WORK/staged.json"
 hyperfine --warmup 3 --runs "$RUNS" -N --export-json "$JSON" \
-    -n large "$BIN scan --staged --exit-code 0 --output /dev/null $LARGE" \
-    -n small "$BIN scan --staged --exit-code 0 --output /dev/null $SMALL"
+    -n large "$BIN scan --staged --exit-code 0 $LARGE" \
+    -n small "$BIN scan --staged --exit-code 0 $SMALL"
 
 python3 - "$JSON" <<'PY'
 import json, sys

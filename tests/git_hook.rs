@@ -24,6 +24,10 @@ fn binary_dir() -> PathBuf {
 
 /// `git commit` with PATH set to `path`, so the hook finds (or does not find) the binary.
 fn commit(repo: &Repo, message: &str, path: &str) -> std::process::Output {
+    commit_args(repo, &["-m", message], path)
+}
+
+fn commit_args(repo: &Repo, args: &[&str], path: &str) -> std::process::Output {
     let mut cmd = Command::new("git");
     cmd.current_dir(repo.path())
         .env("PATH", path)
@@ -33,7 +37,8 @@ fn commit(repo: &Repo, message: &str, path: &str) -> std::process::Output {
         .env("GIT_COMMITTER_EMAIL", "alice@example.com")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
-        .args(["-c", "commit.gpgsign=false", "commit", "-q", "-m", message]);
+        .args(["-c", "commit.gpgsign=false", "commit", "-q"])
+        .args(args);
     cmd.output().expect("git runs")
 }
 
@@ -80,6 +85,19 @@ fn the_installed_hook_blocks_a_staged_secret_and_passes_a_clean_commit() {
     assert!(!all.contains(TOKEN_A), "the hook printed the secret: {all}");
     let head = repo.git(&["log", "--format=%s"]);
     assert_eq!(head.lines().collect::<Vec<_>>(), vec!["clean"]);
+
+    // `git commit -a` commits from a temporary index (GIT_INDEX_FILE): the hook sees it.
+    repo.git(&["reset", "-q", "config/prod.yaml"]);
+    repo.write("README.md", &format!("hello\ntoken {TOKEN_A}\n"));
+    let out = commit_args(&repo, &["-a", "-m", "commit -a leak"], &path_with_binary());
+    let all =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "commit -a let the secret through: {all}"
+    );
+    assert!(all.contains("README.md"), "{all}");
+    repo.write("README.md", "hello\n");
 
     // Without the binary the hook fails closed and says how to install it.
     let out = commit(&repo, "leak", "/usr/local/bin:/usr/bin:/bin");

@@ -168,3 +168,64 @@ fn linked_worktrees_scan_their_own_index() {
     let (code, findings) = run(&repo.path());
     assert_eq!((code, findings.len()), (Some(0), 0));
 }
+
+#[test]
+fn every_index_format_gives_the_same_staged_changes() {
+    // Version 2 (with the cache-tree the fast reader skips unchanged directories by),
+    // version 4 (prefix-compressed paths) and a split index (read through libgit2).
+    for setup in [
+        &[][..],
+        &["update-index", "--index-version", "4"][..],
+        &["update-index", "--split-index"][..],
+    ] {
+        let repo = Repo::init();
+        for d in 0..6 {
+            for f in 0..5 {
+                repo.write(&format!("d{d}/sub{f}/file{f}.txt"), &format!("{d} {f}\n"));
+            }
+        }
+        repo.write("top.txt", "top\n");
+        repo.commit_all("tree");
+        if !setup.is_empty() {
+            repo.git(setup);
+        }
+        // Refresh the cache-tree so unchanged directories are recorded as such.
+        repo.git(&["read-tree", "HEAD"]);
+        repo.write("d2/sub3/file3.txt", &format!("2 3\nkey = {TOKEN_A}\n"));
+        repo.write("d5/new/added.txt", &format!("{TOKEN_B}\n"));
+        repo.write("top.txt", "top\nmore\n");
+        repo.git(&["add", "-A"]);
+        let (code, findings, stderr) = repo.scan_json(&["--staged"]);
+        assert_eq!(code, 1, "{setup:?}: {stderr}");
+        let mut paths: Vec<&str> = findings.iter().filter_map(|f| f["path"].as_str()).collect();
+        paths.sort();
+        assert_eq!(
+            paths,
+            vec!["d2/sub3/file3.txt", "d5/new/added.txt"],
+            "{setup:?}"
+        );
+        assert_eq!(
+            summary_count(&stderr, "staged blob(s) scanned"),
+            3,
+            "{setup:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_bare_repository_has_nothing_staged_and_says_so() {
+    let repo = Repo::init();
+    repo.write("a.txt", "a\n");
+    repo.commit_all("a");
+    git_in(
+        repo.dir.path(),
+        &["clone", "-q", "--bare", "repo", "bare.git"],
+    );
+    let out = support::sg()
+        .args(["scan", "--staged"])
+        .arg(repo.dir.path().join("bare.git"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bare"));
+}

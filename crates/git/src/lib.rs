@@ -15,6 +15,7 @@ mod commit;
 mod error;
 mod history;
 mod hooks;
+mod index;
 mod lines;
 mod range;
 mod repo;

@@ -1,12 +1,14 @@
 //! `--staged`: what the index holds for each path staged for commit, diffed against HEAD.
 
 use crate::blob::{display_path, read_blob, read_bytes, BlobRead};
+use crate::changes::{Change, Kind};
 use crate::error::GitError;
+use crate::index;
 use crate::lines::AddedLines;
 use crate::{repo, GitScan, GitScanOptions};
-use git2::{Delta, DiffOptions, ErrorCode, FileMode};
+use git2::{Delta, DiffOptions, ErrorCode, FileMode, Index, Repository};
 use sg_engine::{ScanInput, Scanner};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Scans the blobs the index stages for commit at the repository containing `path`.
 ///
@@ -20,10 +22,6 @@ pub fn scan_staged(
     opts: &GitScanOptions<'_>,
 ) -> Result<GitScan, GitError> {
     let repo = repo::open(path)?;
-    let index = repo.index().map_err(|source| GitError::Index {
-        path: repo.path().join("index"),
-        reason: source.into(),
-    })?;
     let head_tree = match repo.head() {
         Ok(head) => Some(
             head.peel_to_tree()
@@ -33,35 +31,32 @@ pub fn scan_staged(
         Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => None,
         Err(e) => return Err(GitError::git("cannot resolve HEAD")(e)),
     };
-    let mut diff_opts = DiffOptions::new();
-    // Tree against index only: no working-tree stat or hashing, and no blob is loaded
-    // for binary detection until this code reads it.
-    diff_opts
-        .skip_binary_check(true)
-        .include_typechange(true)
-        .ignore_submodules(false);
-    let diff = repo
-        .diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut diff_opts))
-        .map_err(GitError::git("cannot compare the index with HEAD"))?;
+    let index_path = index_file(&repo);
+    if repo.is_bare() && std::env::var_os("GIT_INDEX_FILE").is_none() {
+        return Err(GitError::Index {
+            path: index_path,
+            reason: crate::error::GitMessage {
+                message: "a bare repository has no index, so nothing is staged to scan".into(),
+                code: ErrorCode::BareRepo,
+            },
+        });
+    }
+    let changes = match index::read(&index_path)? {
+        Some(parsed) => parsed.changes(&repo, head_tree.as_ref())?,
+        None => changes_via_libgit2(&repo, &index_path, head_tree.as_ref())?,
+    };
     let odb = repo
         .odb()
         .map_err(GitError::git("cannot open the object database"))?;
 
     let mut out = GitScan::default();
-    for delta in diff.deltas() {
-        if !matches!(
-            delta.status(),
-            Delta::Added | Delta::Modified | Delta::Typechange | Delta::Copied | Delta::Renamed
-        ) {
-            continue;
-        }
-        let new = delta.new_file();
-        let path = display_path(new.path_bytes().unwrap_or_default());
-        if new.mode() == FileMode::Commit {
+    for change in changes {
+        let path = display_path(&change.path);
+        if change.kind == Kind::Submodule {
             out.stats.note_submodule(path);
             continue;
         }
-        let content = match read_blob(&odb, new.id(), &path, opts.max_file_size)? {
+        let content = match read_blob(&odb, change.new, &path, opts.max_file_size)? {
             BlobRead::Text(object) => object,
             BlobRead::Binary => {
                 out.stats.skipped_binary += 1;
@@ -82,17 +77,14 @@ pub fn scan_staged(
         if found.is_empty() {
             continue;
         }
-        let old = delta.old_file();
-        let added = if opts.all_lines
-            || old.id().is_zero()
-            || matches!(old.mode(), FileMode::Commit | FileMode::Unreadable)
-        {
-            AddedLines::all()
-        } else {
-            let before = read_bytes(&odb, old.id(), &path)?;
-            AddedLines::between(before.data(), content.data()).map_err(GitError::git(format!(
-                "cannot diff the staged {path} against HEAD"
-            )))?
+        let added = match change.old {
+            Some(old) if !opts.all_lines => {
+                let before = read_bytes(&odb, old, &path)?;
+                AddedLines::between(before.data(), content.data()).map_err(GitError::git(
+                    format!("cannot diff the staged {path} against HEAD"),
+                ))?
+            }
+            _ => AddedLines::all(),
         };
         out.findings.extend(
             found
@@ -104,4 +96,73 @@ pub fn scan_staged(
         (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
     });
     Ok(out)
+}
+
+/// The index the commit will be made from: `GIT_INDEX_FILE` when git sets it for a hook
+/// (`git commit -a` and `git commit <paths>` commit from a temporary index), else the
+/// worktree's own index.
+fn index_file(repo: &Repository) -> PathBuf {
+    match std::env::var_os("GIT_INDEX_FILE") {
+        Some(file) if !file.is_empty() => {
+            let file = PathBuf::from(file);
+            if file.is_absolute() {
+                file
+            } else {
+                // Relative to the working directory, as git resolves it.
+                std::env::current_dir()
+                    .map(|cwd| cwd.join(&file))
+                    .unwrap_or(file)
+            }
+        }
+        _ => repo.path().join("index"),
+    }
+}
+
+/// The staged changes through libgit2's index reader and tree-to-index diff, for index
+/// formats the fast reader does not handle. Tree against index only: no working-tree stat
+/// or hashing.
+fn changes_via_libgit2(
+    repo: &Repository,
+    index_path: &Path,
+    head_tree: Option<&git2::Tree<'_>>,
+) -> Result<Vec<Change>, GitError> {
+    let index = Index::open(index_path).map_err(|source| GitError::Index {
+        path: index_path.to_path_buf(),
+        reason: source.into(),
+    })?;
+    let mut diff_opts = DiffOptions::new();
+    diff_opts
+        .skip_binary_check(true)
+        .include_typechange(true)
+        .ignore_submodules(false);
+    let diff = repo
+        .diff_tree_to_index(head_tree, Some(&index), Some(&mut diff_opts))
+        .map_err(GitError::git("cannot compare the index with HEAD"))?;
+    let mut changes = Vec::new();
+    for delta in diff.deltas() {
+        if !matches!(
+            delta.status(),
+            Delta::Added | Delta::Modified | Delta::Typechange | Delta::Copied | Delta::Renamed
+        ) {
+            continue;
+        }
+        let new = delta.new_file();
+        let old = delta.old_file();
+        changes.push(Change {
+            path: new.path_bytes().unwrap_or_default().to_vec(),
+            old: (!old.id().is_zero()
+                && !matches!(
+                    old.mode(),
+                    FileMode::Commit | FileMode::Unreadable | FileMode::Tree
+                ))
+            .then(|| old.id()),
+            new: new.id(),
+            kind: if new.mode() == FileMode::Commit {
+                Kind::Submodule
+            } else {
+                Kind::Blob
+            },
+        });
+    }
+    Ok(changes)
 }
