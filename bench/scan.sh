@@ -8,7 +8,7 @@
 # time with apt-get if missing, warms the page cache, then measures secrets-guard's wall
 # time, throughput and peak RSS, and `rg -i -c -F -f keywords.txt` over the same tree for
 # the rules' keywords, and prints the ratio secrets-guard / rg. Each tool runs RUNS times
-# (default 3); the best wall time and the largest RSS count.
+# (default 3); the best wall time and the largest RSS count. SG_BIN=path skips the build.
 # Goals on 2 cores: ratio <= 2.0, peak RSS < 200 MB.
 set -euo pipefail
 
@@ -37,8 +37,13 @@ apt_install() {
 command -v rg >/dev/null || apt_install ripgrep
 [ -x /usr/bin/time ] || apt_install time
 
-cargo build --release -p secrets-guard >&2
-sg="$repo/target/release/secrets-guard"
+# SG_BIN=path measures an already-built binary instead of building one.
+if [ -n "${SG_BIN:-}" ]; then
+    sg="$SG_BIN"
+else
+    cargo build --release -p secrets-guard >&2
+    sg="$repo/target/release/secrets-guard"
+fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

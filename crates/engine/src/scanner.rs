@@ -14,8 +14,9 @@ const WINDOW_AFTER_MULTILINE: usize = 8 * 1024;
 /// line end: the rest of the hit's line always, and the next lines only for the odd
 /// `key =\n  value` that a `\s*` lets a pattern span.
 const WINDOW_AFTER: usize = 256;
-/// How far before a keyword hit a rule's regex may start, before extending to the line start.
-/// Covers patterns whose keyword sits after the secret (`"AKIA…" # aws`).
+/// How far before a keyword hit a multi-line rule's regex may start, before extending to the
+/// line start. Single-line rules start at the hit's line start, which already covers
+/// patterns whose keyword sits after the secret (`"AKIA…" # aws`).
 const WINDOW_BEFORE: usize = 256;
 
 /// Inline markers that suppress a finding on their line.
@@ -46,8 +47,8 @@ pub struct Scanner {
     keywordless: Vec<usize>,
     /// Rules with a path pattern and no regex: they report the file itself.
     path_only: Vec<usize>,
-    /// Per rule: whether its regex is written to span lines, so it needs wide windows.
-    multiline: Vec<bool>,
+    /// Per rule: how far around a keyword hit its regex must look.
+    reach: Vec<Reach>,
 }
 
 impl Scanner {
@@ -57,10 +58,14 @@ impl Scanner {
         let mut rules_by_keyword: Vec<Vec<usize>> = Vec::new();
         let mut keywordless = Vec::new();
         let mut path_only = Vec::new();
-        let multiline = rules
+        let reach = rules
             .rules
             .iter()
-            .map(|r| r.regex.as_ref().is_some_and(|re| spans_lines(re.as_str())))
+            .map(|r| {
+                r.regex
+                    .as_ref()
+                    .map_or(Reach::default(), |re| Reach::of(re.as_str()))
+            })
             .collect();
         for (rule_index, rule) in rules.rules.iter().enumerate() {
             if rule.skip_report {
@@ -88,6 +93,9 @@ impl Scanner {
         let keywords = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            // A full DFA: one table lookup per byte. The overlapping search this scanner
+            // needs cannot use a prefilter, so the automaton's own speed is the speed.
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&patterns)
             // Keywords are plain strings; the builder only fails past its size limits,
             // which thousands of short keywords do not reach.
@@ -100,7 +108,7 @@ impl Scanner {
             rules_by_keyword,
             keywordless,
             path_only,
-            multiline,
+            reach,
         }
     }
 
@@ -138,29 +146,37 @@ impl Scanner {
                 findings.push(self.finding(rule, input.path, bytes, &mut lines, 0..0, None));
             }
         }
-        // Stage 1: which rules have keyword hits, and where. Most inputs have none, so
-        // nothing is allocated until the first hit.
-        let mut hits: Vec<(usize, usize)> = Vec::new();
+        // Stage 1: which rules have keyword hits, and the merged windows around them.
+        // Windows grow as hits arrive, so a hit inside the current window costs one
+        // comparison: dense keywords (`token`, `://`) never pile up offsets to sort.
+        let mut slot_of: Vec<u32> = Vec::new();
+        let mut candidates: Vec<(usize, Vec<Range<usize>>)> = Vec::new();
         for m in self.keywords.find_overlapping_iter(bytes) {
+            let hit = m.start();
             for &rule_index in &self.rules_by_keyword[m.pattern().as_usize()] {
-                hits.push((rule_index, m.start()));
+                if slot_of.is_empty() {
+                    slot_of = vec![u32::MAX; self.rules.rules.len()];
+                }
+                let slot = match slot_of[rule_index] {
+                    u32::MAX => {
+                        slot_of[rule_index] = candidates.len() as u32;
+                        candidates.push((rule_index, Vec::new()));
+                        candidates.len() - 1
+                    }
+                    s => s as usize,
+                };
+                let reach = self.reach[rule_index];
+                let rule_windows = &mut candidates[slot].1;
+                if let Some(last) = rule_windows.last() {
+                    if hit >= last.start && hit + reach.after <= last.end {
+                        continue;
+                    }
+                }
+                add_window(rule_windows, window(bytes, hit, reach));
             }
         }
-        if hits.is_empty() && self.keywordless.is_empty() {
+        if candidates.is_empty() && self.keywordless.is_empty() {
             return findings;
-        }
-        hits.sort_unstable();
-        // Stage 2: each candidate rule's regex over the merged windows around its hits.
-        let mut candidates: Vec<(usize, Vec<Range<usize>>)> = Vec::new();
-        for group in hits.chunk_by(|a, b| a.0 == b.0) {
-            let rule_index = group[0].0;
-            let after = if self.multiline[rule_index] {
-                WINDOW_AFTER_MULTILINE
-            } else {
-                WINDOW_AFTER
-            };
-            let offsets = group.iter().map(|&(_, offset)| offset);
-            candidates.push((rule_index, windows(bytes, offsets, after)));
         }
         candidates.extend(
             self.keywordless
@@ -264,22 +280,83 @@ fn spans_lines(pattern: &str) -> bool {
         .any(|marker| pattern.contains(marker))
 }
 
-/// Merged, line-aligned windows around each keyword hit (offsets in increasing order).
+/// How far around a keyword hit a rule's regex must look. A match holds its keyword, so it
+/// starts on the hit's line (or, for a pattern that spans lines, at most `before` bytes
+/// earlier) and ends at most `after` bytes past the hit; windows are then widened to whole
+/// lines, which also covers rules whose keyword sits elsewhere on the secret's line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Reach {
+    before: usize,
+    after: usize,
+}
+
+impl Default for Reach {
+    fn default() -> Reach {
+        Reach {
+            before: 0,
+            after: WINDOW_AFTER,
+        }
+    }
+}
+
+impl Reach {
+    fn of(pattern: &str) -> Reach {
+        let multiline = spans_lines(pattern);
+        let longest = max_match_len(pattern);
+        let fallback = if multiline {
+            WINDOW_AFTER_MULTILINE
+        } else {
+            WINDOW_AFTER
+        };
+        let after = longest.unwrap_or(fallback).min(WINDOW_AFTER_MULTILINE);
+        let before = if multiline {
+            longest.unwrap_or(WINDOW_BEFORE).min(WINDOW_BEFORE)
+        } else {
+            0
+        };
+        Reach { before, after }
+    }
+}
+
+/// The longest match `pattern` can make, in bytes, if bounded.
+fn max_match_len(pattern: &str) -> Option<usize> {
+    let parse = |unicode: bool| {
+        regex_syntax::ParserBuilder::new()
+            .unicode(unicode)
+            .utf8(false)
+            .build()
+            .parse(pattern)
+            .ok()
+    };
+    let hir = parse(false).or_else(|| parse(true))?;
+    hir.properties().maximum_len()
+}
+
+/// The line-aligned window around one hit.
+fn window(bytes: &[u8], hit: usize, reach: Reach) -> Range<usize> {
+    let start = line_start(bytes, hit.saturating_sub(reach.before));
+    let end = line_end(bytes, hit.saturating_add(reach.after).min(bytes.len()));
+    start..end
+}
+
+/// Adds `w` to windows kept merged. Hits arrive nearly in order (an overlapping search
+/// reports them by end), so only the last window needs merging with.
+fn add_window(windows: &mut Vec<Range<usize>>, w: Range<usize>) {
+    match windows.last_mut() {
+        Some(last) if w.start <= last.end && w.end >= last.start => {
+            last.start = last.start.min(w.start);
+            last.end = last.end.max(w.end);
+        }
+        _ => windows.push(w),
+    }
+}
+
+/// Merged, line-aligned windows around each keyword hit.
+#[cfg(test)]
 fn windows(bytes: &[u8], offsets: impl Iterator<Item = usize>, after: usize) -> Vec<Range<usize>> {
-    let mut out: Vec<Range<usize>> = Vec::new();
+    let mut out = Vec::new();
     for hit in offsets {
-        // A hit inside the last window needs no line search: extend only if it reaches past.
-        if let Some(last) = out.last() {
-            if hit + after <= last.end {
-                continue;
-            }
-        }
-        let start = line_start(bytes, hit.saturating_sub(WINDOW_BEFORE));
-        let end = line_end(bytes, (hit + after).min(bytes.len()));
-        match out.last_mut() {
-            Some(last) if start <= last.end => last.end = last.end.max(end),
-            _ => out.push(start..end),
-        }
+        add_window(&mut out, window(bytes, hit, Reach { before: 0, after }));
     }
     out
 }
@@ -385,8 +462,11 @@ keywords = ["dtk_"]
     #[test]
     fn windows_merge_and_align_to_lines() {
         let text = b"aaa\nbbb key ccc\nddd\n";
+        // Both hits share a window: from the hit's line start to the line end past `after`.
         let w = windows(text, [8, 9].into_iter(), WINDOW_AFTER);
-        assert_eq!(w, vec![0..text.len()]);
+        assert_eq!(w, vec![4..text.len()]);
+        let w = windows(text, [8, 9].into_iter(), 1);
+        assert_eq!(w, vec![4..15]);
     }
 
     #[test]
@@ -450,7 +530,16 @@ regex = '''\b(dtk_[A-Za-z0-9]{20})\b'''
 keywords = ["dtk_"]
 "#,
         );
-        assert!(s.multiline[0] && !s.multiline[1]);
+        assert_eq!(s.reach[0].before, WINDOW_BEFORE);
+        assert_eq!(s.reach[0].after, WINDOW_AFTER_MULTILINE);
+        // `\b(dtk_[A-Za-z0-9]{20})\b` is at most 24 bytes long.
+        assert_eq!(
+            s.reach[1],
+            Reach {
+                before: 0,
+                after: 24
+            }
+        );
         let body = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkw\n".repeat(40);
         let text = format!("x\n-----BEGIN PRIVATE KEY-----\n{body}-----END PRIVATE KEY-----\n");
         let found = s.scan(ScanInput {
