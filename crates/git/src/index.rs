@@ -221,7 +221,13 @@ impl ParsedIndex {
         head: Option<&Tree<'_>>,
     ) -> Result<Vec<Change>, GitError> {
         let mut out = Vec::new();
-        self.walk(repo, &self.entries, &mut Vec::new(), head, &mut out)?;
+        self.walk(
+            repo,
+            &self.entries,
+            &mut Vec::new(),
+            head.map(Tree::id),
+            &mut out,
+        )?;
         Ok(out)
     }
 
@@ -230,15 +236,24 @@ impl ParsedIndex {
         repo: &Repository,
         entries: &[Entry],
         dir: &mut Vec<u8>,
-        head: Option<&Tree<'_>>,
+        head: Option<Oid>,
         out: &mut Vec<Change>,
     ) -> Result<(), GitError> {
         let key = dir.strip_suffix(b"/").unwrap_or(dir);
         if let (Some(tree), Some(id)) = (head, self.cache_tree.get(key)) {
-            if tree.id() == *id {
+            // Checked before the tree is read: skipping must cost nothing.
+            if tree == *id {
                 return Ok(());
             }
         }
+        let head = match head {
+            Some(id) => Some(
+                repo.find_tree(id)
+                    .map_err(GitError::object(id, Some(&String::from_utf8_lossy(dir))))?,
+            ),
+            None => None,
+        };
+        let head = head.as_ref();
         let head_entries: HashMap<Vec<u8>, (Oid, u32)> = head
             .map(|tree| {
                 tree.iter()
@@ -279,14 +294,11 @@ impl ParsedIndex {
                     dir.extend_from_slice(&rest[..=slash]);
                     // Paths under one directory are contiguous in index order.
                     let end = i + entries[i..].partition_point(|e| self.path(e).starts_with(dir));
-                    let subtree =
-                        match head_entries.get(&rest[..slash]) {
-                            Some(&(id, MODE_TREE)) => Some(repo.find_tree(id).map_err(
-                                GitError::object(id, Some(&String::from_utf8_lossy(dir))),
-                            )?),
-                            _ => None,
-                        };
-                    self.walk(repo, &entries[i..end], dir, subtree.as_ref(), out)?;
+                    let subtree = match head_entries.get(&rest[..slash]) {
+                        Some(&(id, MODE_TREE)) => Some(id),
+                        _ => None,
+                    };
+                    self.walk(repo, &entries[i..end], dir, subtree, out)?;
                     dir.truncate(len);
                     i = end;
                 }
