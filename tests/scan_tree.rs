@@ -295,25 +295,35 @@ fn large_files_are_skipped_and_counted() {
 #[test]
 fn unreadable_directory_is_reported_and_counted() {
     use std::os::unix::fs::PermissionsExt;
-    let (_c, cfg) = config();
+    let (c, cfg) = config();
     let tree = tempfile::tempdir().expect("tempdir");
     let root = tree.path();
     write(root, "locked/a.env", format!("{T1}\n"));
     write(root, "open.env", format!("{T2}\n"));
     let locked = root.join("locked");
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).expect("chmod");
-    if fs::read_dir(&locked).is_ok() {
-        // Running with privileges that ignore permissions: nothing is unreadable here.
-        fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).expect("chmod");
-        eprintln!("skipped: permissions are not enforced for this user");
-        return;
-    }
-    let (code, found, stderr) = json_scan(root, &cfg, &[]);
+    let mut cmd = if fs::read_dir(&locked).is_ok() {
+        // Running as root, which reads anything: run the scan as `nobody` instead, over a
+        // tree it may read except for `locked`.
+        for dir in [root, c.path()] {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(assert_cmd::cargo::cargo_bin("secrets-guard"))
+            .current_dir(root)
+            .env("NO_COLOR", "1");
+        cmd
+    } else {
+        sg(root)
+    };
+    let r = run(cmd.args(["scan", "--format", "json", "--config"]).arg(&cfg));
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).expect("chmod");
-    assert_eq!(code, 1);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let found: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
     assert_eq!(paths(&found), vec!["open.env"]);
-    assert!(stderr.contains("locked"), "{stderr}");
-    assert!(stderr.contains("1 unreadable"), "{stderr}");
+    assert!(r.stderr.contains("locked"), "{}", r.stderr);
+    assert!(r.stderr.contains("1 unreadable"), "{}", r.stderr);
 }
 
 #[test]

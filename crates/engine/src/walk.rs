@@ -96,7 +96,15 @@ pub fn scan_paths(
             builder.build_parallel().visit(&mut visitors);
         } else {
             let mut worker = Worker::new(scanner, options, &exclude, root, &shown, &shared);
-            worker.scan_file(root, shown.clone());
+            if root.is_file() {
+                worker.scan_file(root, shown.clone());
+            } else {
+                // A FIFO or device would block or never end: named, not read.
+                worker.problem(format!(
+                    "{}: not a regular file or directory",
+                    root.display()
+                ));
+            }
         }
     }
     let mut outcome = shared.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -150,6 +158,18 @@ fn display_path(root: &Path, shown: &str, path: &Path) -> String {
         (false, true) => shown.to_owned(),
         (false, false) if shown.ends_with('/') => format!("{shown}{below}"),
         (false, false) => format!("{shown}/{below}"),
+    }
+}
+
+/// `path: cannot read: reason` for a walk error, whatever wrapping `ignore` added.
+fn describe(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithDepth { err, .. } => describe(err),
+        ignore::Error::WithPath { path, err } => match err.as_ref() {
+            ignore::Error::Io(io) => format!("{}: cannot read: {io}", path.display()),
+            other => format!("{}: {}", path.display(), describe(other)),
+        },
+        other => other.to_string(),
     }
 }
 
@@ -288,7 +308,7 @@ impl ParallelVisitor for Worker<'_> {
         match entry {
             Ok(entry) => self.visit_entry(entry),
             // An unreadable directory (or a broken ignore file) is reported, never dropped.
-            Err(err) => self.problem(err.to_string()),
+            Err(err) => self.problem(describe(&err)),
         }
         WalkState::Continue
     }
