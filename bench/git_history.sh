@@ -51,3 +51,17 @@ print(f"floor (git cat-file) median: {floor:.3f} s")
 print(f"secrets-guard scan --git median: {scan:.3f} s")
 print(f"ratio: {ratio:.2f} (goal <= 3.0) -> {'PASS' if ratio <= 3.0 else 'FAIL'}")
 PY
+
+# Peak memory: blobs are streamed, so this follows the pack's mapped windows, not the
+# history's size.
+if [ -x /usr/bin/time ]; then
+    for label in floor scan; do
+        if [ "$label" = floor ]; then
+            set -- git -C "$REPO" cat-file --batch-all-objects --batch
+        else
+            set -- "$BIN" scan --git --exit-code 0 --format json "$REPO"
+        fi
+        /usr/bin/time -f '%M' -o "$WORK/rss" "$@" > /dev/null 2>&1
+        echo "$label peak RSS: $(( $(tail -n 1 "$WORK/rss") / 1024 )) MiB"
+    done
+fi
