@@ -610,4 +610,15 @@ fn default_rules_find_a_github_token() {
     assert_eq!(found[0]["validated"], true);
     assert_eq!(found[0]["secret"], "ghp_…");
     assert_eq!(found[0]["column"], 14);
+
+    // A baseline in the tree (its fingerprints read like `api-key:path:hex`) is never
+    // itself a finding, and accepts the token.
+    let r = run(sg(root).args(["baseline", "."]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(root.join(".secrets-guard-baseline.json").is_file());
+    let r = run(sg(root).args(["scan", "--format", "json"]));
+    let found: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(paths(&found), vec![".env"]);
+    let r = run(sg(root).args(["scan", "--baseline", ".secrets-guard-baseline.json"]));
+    assert_eq!(r.code, 0, "{}", r.stdout);
 }

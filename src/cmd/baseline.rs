@@ -13,7 +13,7 @@ pub struct BaselineArgs {
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Where to write the baseline.
-    #[arg(long, short, default_value = ".secrets-guard-baseline.json")]
+    #[arg(long, short, value_name = "FILE", default_value = super::scan::DEFAULT_BASELINE)]
     pub output: PathBuf,
     /// Rule config. Default: `.secrets-guard.toml` at the scan root, if present.
     #[arg(long)]
@@ -31,6 +31,7 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitCode> {
     let (outcome, _scanner) = super::scan::walk(
         &args.paths,
         args.config.as_deref(),
+        vec![args.output.clone()],
         args.threads,
         args.max_file_size,
     )?;

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+/// The baseline file `secrets-guard baseline` writes by default.
+pub const DEFAULT_BASELINE: &str = ".secrets-guard-baseline.json";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Human,
@@ -81,6 +84,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let (outcome, scanner) = walk(
         &args.paths,
         args.config.as_deref(),
+        args.baseline.iter().cloned().collect(),
         args.threads,
         args.max_file_size,
     )?;
@@ -98,10 +102,13 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The working-tree scan shared by `scan` and `baseline`: config discovery at the first
-/// path, then the parallel walk.
+/// path, then the parallel walk. The config in use and baselines (`exclude`, plus the
+/// default baseline file at the root) are not scanned: rule examples would report
+/// themselves, and a baseline's fingerprints look like `api-key:path:hex` assignments.
 pub(crate) fn walk(
     paths: &[PathBuf],
     config: Option<&Path>,
+    mut exclude: Vec<PathBuf>,
     threads: Option<usize>,
     max_file_size: u64,
 ) -> anyhow::Result<(sg_engine::WalkOutcome, Scanner)> {
@@ -110,10 +117,12 @@ pub(crate) fn walk(
         .map(Path::to_path_buf)
         .or_else(|| Some(root.join(".secrets-guard.toml")).filter(|p| p.is_file()));
     let scanner = build_scanner(config, &root)?;
+    exclude.extend(config_in_use);
+    exclude.push(root.join(DEFAULT_BASELINE));
     let options = WalkOptions {
         threads: threads.unwrap_or(0),
         max_file_size,
-        exclude: config_in_use.into_iter().collect(),
+        exclude,
     };
     let outcome = sg_engine::scan_paths(&scanner, paths, &options)?;
     Ok((outcome, scanner))
@@ -195,7 +204,7 @@ pub fn report_detailed(
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let options = ReportOptions {
         show_secrets: args.show_secrets,
-        color: to_terminal && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty()),
+        color: to_terminal && !matches!(std::env::var_os("NO_COLOR"), Some(v) if !v.is_empty()),
     };
     let bytes = report::render(format, &findings, rules, options)?;
     match &args.output {
