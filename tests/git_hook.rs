@@ -5,7 +5,7 @@ mod support;
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
-use support::{Repo, TOKEN_A};
+use support::{Repo, NO_GLOBAL_CONFIG, TOKEN_A};
 
 fn install(repo: &Path, force: bool) -> std::process::Output {
     let mut cmd = support::sg();
@@ -35,7 +35,7 @@ fn commit_args(repo: &Repo, args: &[&str], path: &str) -> std::process::Output {
         .env("GIT_AUTHOR_EMAIL", "alice@example.com")
         .env("GIT_COMMITTER_NAME", "Alice Example")
         .env("GIT_COMMITTER_EMAIL", "alice@example.com")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_GLOBAL", NO_GLOBAL_CONFIG)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .args(["-c", "commit.gpgsign=false", "commit", "-q"])
         .args(args);

@@ -3,7 +3,7 @@
 #[path = "git_support.rs"]
 mod support;
 
-use support::{git_in, summary_count, Repo, TOKEN_A, TOKEN_B};
+use support::{git_in, summary_count, Repo, TOKEN_A, TOKEN_B, TOKEN_C};
 
 #[test]
 fn a_new_repository_without_head_scans_what_is_staged() {
@@ -172,11 +172,11 @@ fn linked_worktrees_scan_their_own_index() {
 #[test]
 fn every_index_format_gives_the_same_staged_changes() {
     // Version 2 (with the cache-tree the fast reader skips unchanged directories by),
-    // version 4 (prefix-compressed paths) and a split index (read through libgit2).
+    // version 4 (prefix-compressed paths), and version 3 (extended flags, from `add -N`).
     for setup in [
         &[][..],
         &["update-index", "--index-version", "4"][..],
-        &["update-index", "--split-index"][..],
+        &["update-index", "--index-version", "3"][..],
     ] {
         let repo = Repo::init();
         for d in 0..6 {
@@ -195,6 +195,9 @@ fn every_index_format_gives_the_same_staged_changes() {
         repo.write("d5/new/added.txt", &format!("{TOKEN_B}\n"));
         repo.write("top.txt", "top\nmore\n");
         repo.git(&["add", "-A"]);
+        // Intent to add: no content staged, so nothing to scan (and version 3 on disk).
+        repo.write("later.txt", &format!("{TOKEN_C}\n"));
+        repo.git(&["add", "-N", "later.txt"]);
         let (code, findings, stderr) = repo.scan_json(&["--staged"]);
         assert_eq!(code, 1, "{setup:?}: {stderr}");
         let mut paths: Vec<&str> = findings.iter().filter_map(|f| f["path"].as_str()).collect();
@@ -228,4 +231,18 @@ fn a_bare_repository_has_nothing_staged_and_says_so() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bare"));
+}
+
+#[test]
+fn a_split_index_fails_closed_and_says_how_to_fix_it() {
+    let repo = Repo::init();
+    repo.write("a.txt", "a\n");
+    repo.commit_all("a");
+    repo.git(&["config", "core.splitIndex", "true"]);
+    repo.git(&["update-index", "--split-index"]);
+    repo.write("b.txt", &format!("{TOKEN_A}\n"));
+    repo.git(&["add", "b.txt"]);
+    let (code, _, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no-split-index"), "{stderr}");
 }

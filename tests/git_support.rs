@@ -19,6 +19,10 @@ pub const TOKEN_A: &str = "tsk_q8Zr2LmX7vN4pK9wT3yB6hJ1";
 pub const TOKEN_B: &str = "tsk_W7cX1bN5mQ3rT9yK2pL8vZ4d";
 pub const TOKEN_C: &str = "tsk_h4Jt8Rk2Xw6Pz1Qm9Lb3Vn7s";
 
+/// A global git config that does not exist (so it is empty). Not /dev/null: a tool that
+/// replaces /dev/null with a file would otherwise break every git call.
+pub const NO_GLOBAL_CONFIG: &str = "/nonexistent/secrets-guard-tests/gitconfig";
+
 pub struct Repo {
     pub dir: tempfile::TempDir,
     pub rules: PathBuf,
@@ -97,7 +101,7 @@ fn identity(cmd: &mut Command) {
         .env("GIT_COMMITTER_EMAIL", "alice@example.com")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("HOME", std::env::temp_dir())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_GLOBAL", NO_GLOBAL_CONFIG)
         .env_remove("GIT_DIR")
         .env_remove("GIT_INDEX_FILE");
 }

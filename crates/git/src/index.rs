@@ -23,6 +23,7 @@ struct Entry {
     id: Oid,
     mode: u32,
     stage: u8,
+    intent_to_add: bool,
 }
 
 /// The parts of an index `--staged` needs.
@@ -95,10 +96,16 @@ fn parse(data: &[u8]) -> Result<Option<ParsedIndex>, String> {
         let flags = u16::from_be_bytes([fixed[60], fixed[61]]);
         let stage = ((flags >> 12) & 3) as u8;
         let mut name_at = pos + 62;
+        let mut intent_to_add = false;
         if flags & 0x4000 != 0 {
             if version < 3 {
                 return Err(format!("entry {n} has extended flags in a version 2 index"));
             }
+            let extended = data
+                .get(name_at..name_at + 2)
+                .ok_or_else(|| format!("entry {n} is truncated"))?;
+            // `git add -N`: the path is known but no content is staged for it.
+            intent_to_add = extended[0] & 0x20 != 0;
             name_at += 2;
         }
         let start = index.paths.len();
@@ -133,6 +140,7 @@ fn parse(data: &[u8]) -> Result<Option<ParsedIndex>, String> {
             id,
             mode,
             stage,
+            intent_to_add,
         });
     }
     while pos + 8 <= body_end {
@@ -269,7 +277,8 @@ impl ParsedIndex {
             match memchr::memchr(b'/', rest) {
                 None => {
                     i += 1;
-                    if entry.stage != 0 {
+                    // Conflicted paths cannot be committed; intent-to-add ones stage nothing.
+                    if entry.stage != 0 || entry.intent_to_add {
                         continue;
                     }
                     let before = head_entries.get(rest).copied();

@@ -126,9 +126,19 @@ fn changes_via_libgit2(
     index_path: &Path,
     head_tree: Option<&git2::Tree<'_>>,
 ) -> Result<Vec<Change>, GitError> {
-    let index = Index::open(index_path).map_err(|source| GitError::Index {
-        path: index_path.to_path_buf(),
-        reason: source.into(),
+    let index = Index::open(index_path).map_err(|source| {
+        let mut reason: crate::error::GitMessage = source.into();
+        if reason.message.contains("'link'") {
+            // libgit2 cannot read split indexes; say how to get a plain one.
+            reason.message.push_str(
+                " (a split index, from core.splitIndex: run `git config core.splitIndex false \
+                 && git update-index --no-split-index`, then commit again)",
+            );
+        }
+        GitError::Index {
+            path: index_path.to_path_buf(),
+            reason,
+        }
     })?;
     let mut diff_opts = DiffOptions::new();
     diff_opts
