@@ -56,7 +56,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     bar.finish();
     let scan = result.with_context(|| format!("cannot scan {what} of {}", repo.display()))?;
 
-    let stats = &scan.stats;
+    let stats = scan.stats.clone();
+    let code = scan::report(args, scan.findings, &stats.scan_stats(), start.elapsed())?;
+    // After the report, so the git-specific counts sit next to its summary line.
     if !stats.submodules.is_empty() {
         eprintln!(
             "note: {} submodule(s) not descended into (scan each one on its own): {}",
@@ -79,7 +81,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             stats.commits, stats.blobs_scanned, stats.bytes_scanned
         );
     }
-    scan::report(args, scan.findings, &stats.scan_stats(), start.elapsed())
+    Ok(code)
 }
 
 /// A progress bar on stderr when stderr is a terminal; nothing otherwise.
