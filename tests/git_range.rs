@@ -98,6 +98,21 @@ fn a_shallow_clone_without_the_base_is_an_error_not_a_pass() {
         assert!(stderr.contains("shallow"), "{stderr}");
         assert!(stderr.contains("fetch"), "{stderr}");
     }
+
+    // A history scan of the same clone scans what is there, and says what is not.
+    let out = support::sg()
+        .current_dir(&shallow)
+        .args(["scan", "--git", "--format", "json", "--config"])
+        .arg(&repo.rules)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("shallow clone"), "{stderr}");
+    let findings: Vec<serde_json::Value> =
+        serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0]["path"], "b.txt");
 }
 
 #[test]

@@ -66,6 +66,12 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             stats.submodules.join(", ")
         );
     }
+    if stats.shallow {
+        eprintln!(
+            "note: this is a shallow clone: history before its depth was not scanned \
+             (`git fetch --unshallow` to scan all of it)"
+        );
+    }
     let skipped = format!(
         "{} binary and {} over --max-file-size skipped",
         stats.skipped_binary, stats.skipped_large

@@ -40,6 +40,7 @@ pub fn scan_history(
     let shallow = repo::shallow_boundary(&repo)?;
     let mut stats = GitStats {
         commits: commits.len() as u64,
+        shallow: repo.is_shallow(),
         ..GitStats::default()
     };
     let blobs = blob_uses(&repo, &commits, &shallow, &mut stats, opts)?;

@@ -77,6 +77,9 @@ pub struct GitStats {
     pub skipped_large: u64,
     /// Paths of submodules seen, which are not descended into; sorted, distinct.
     pub submodules: Vec<String>,
+    /// A history scan of a shallow clone: commits before the clone's depth were not there
+    /// to scan, and each cut-off commit counts as introducing everything it holds.
+    pub shallow: bool,
 }
 
 impl GitStats {
