@@ -44,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let scan_time = started.elapsed();
         // The same scan with a regex that never matches: what the prefilter alone costs.
         let mut inert = rule.clone();
-        inert.regex = Some(never.clone());
+        inert.regex = Some(never.clone().into());
         let baseline = Scanner::new(RuleSet {
             rules: vec![inert],
             global_allowlists: Vec::new(),

@@ -284,10 +284,15 @@ fn spans_lines(pattern: &str) -> bool {
 /// starts on the hit's line (or, for a pattern that spans lines, at most `before` bytes
 /// earlier) and ends at most `after` bytes past the hit; windows are then widened to whole
 /// lines, which also covers rules whose keyword sits elsewhere on the secret's line.
+/// A single-line rule's window also stops at the end of the line after the hit's: its
+/// pattern can cross a newline only through a `\s`, as in a YAML `password:` with the value
+/// on the next line. That keeps dense generic keywords (`token`, `secret`) from dragging
+/// every rule over the eight lines around each hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Reach {
     before: usize,
     after: usize,
+    multiline: bool,
 }
 
 impl Default for Reach {
@@ -295,6 +300,7 @@ impl Default for Reach {
         Reach {
             before: 0,
             after: WINDOW_AFTER,
+            multiline: false,
         }
     }
 }
@@ -314,7 +320,11 @@ impl Reach {
         } else {
             0
         };
-        Reach { before, after }
+        Reach {
+            before,
+            after,
+            multiline,
+        }
     }
 }
 
@@ -335,7 +345,14 @@ fn max_match_len(pattern: &str) -> Option<usize> {
 /// The line-aligned window around one hit.
 fn window(bytes: &[u8], hit: usize, reach: Reach) -> Range<usize> {
     let start = line_start(bytes, hit.saturating_sub(reach.before));
-    let end = line_end(bytes, hit.saturating_add(reach.after).min(bytes.len()));
+    let far = hit.saturating_add(reach.after).min(bytes.len());
+    let mut end = line_end(bytes, far);
+    if !reach.multiline {
+        let hit_line_end = line_end(bytes, hit.min(bytes.len()));
+        if hit_line_end < end {
+            end = line_end(bytes, hit_line_end + 1);
+        }
+    }
     start..end
 }
 
@@ -356,7 +373,12 @@ fn add_window(windows: &mut Vec<Range<usize>>, w: Range<usize>) {
 fn windows(bytes: &[u8], offsets: impl Iterator<Item = usize>, after: usize) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     for hit in offsets {
-        add_window(&mut out, window(bytes, hit, Reach { before: 0, after }));
+        let reach = Reach {
+            before: 0,
+            after,
+            multiline: false,
+        };
+        add_window(&mut out, window(bytes, hit, reach));
     }
     out
 }
@@ -464,7 +486,11 @@ keywords = ["dtk_"]
         let text = b"aaa\nbbb key ccc\nddd\n";
         // Both hits share a window: from the hit's line start to the line end past `after`.
         let w = windows(text, [8, 9].into_iter(), WINDOW_AFTER);
-        assert_eq!(w, vec![4..text.len()]);
+        assert_eq!(w, vec![4..text.len() - 1]);
+        // At most the line after the hit's line, however far `after` reaches.
+        let text = b"aaa\nbbb key ccc\nddd\neee\nfff\n";
+        let w = windows(text, [8].into_iter(), WINDOW_AFTER);
+        assert_eq!(&text[w[0].clone()], b"bbb key ccc\nddd");
         let w = windows(text, [8, 9].into_iter(), 1);
         assert_eq!(w, vec![4..15]);
     }
@@ -537,9 +563,11 @@ keywords = ["dtk_"]
             s.reach[1],
             Reach {
                 before: 0,
-                after: 24
+                after: 24,
+                multiline: false
             }
         );
+        assert!(s.reach[0].multiline);
         let body = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkw\n".repeat(40);
         let text = format!("x\n-----BEGIN PRIVATE KEY-----\n{body}-----END PRIVATE KEY-----\n");
         let found = s.scan(ScanInput {
@@ -554,5 +582,27 @@ keywords = ["dtk_"]
             w[0].end < text.len() / 2,
             "single-line rules read only nearby lines"
         );
+    }
+
+    #[test]
+    fn a_value_on_the_line_after_its_key_is_found() {
+        let s = scanner(
+            r#"
+[[rules]]
+id = "demo-password"
+description = "Demo password"
+regex = '''password:[ \t]*\s[ \t]*"([^"\n]{8,})"'''
+secretGroup = 1
+keywords = ["password"]
+"#,
+        );
+        let text = "a: 1\npassword:\n  \"Tr0ub4dor&3horse\"\nb: 2\nc: 3\n";
+        let found = s.scan(ScanInput {
+            path: "values.yaml",
+            bytes: text.as_bytes(),
+            commit: None,
+        });
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].line, found[0].column), (3, 4));
     }
 }
