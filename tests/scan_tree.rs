@@ -157,6 +157,9 @@ fn paths_are_the_root_as_named_joined_with_the_file() {
     }
     let (_, found, _) = json_scan(root, &cfg, &["sub", "file.env"]);
     assert_eq!(paths(&found), vec!["file.env", "sub/deep/a.env"]);
+    // Overlapping roots report each finding once.
+    let (_, found, _) = json_scan(root, &cfg, &[".", "sub", "file.env"]);
+    assert_eq!(paths(&found), vec!["file.env", "sub/deep/a.env"]);
 }
 
 #[test]

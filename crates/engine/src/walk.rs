@@ -126,7 +126,16 @@ pub fn scan_paths(
                 b.end_column,
             ))
     });
+    // Overlapping roots (`scan . src`) reach the same file twice under the same name.
+    outcome.findings.dedup_by(|a, b| {
+        a.path == b.path
+            && a.line == b.line
+            && a.column == b.column
+            && a.rule_id == b.rule_id
+            && a.secret == b.secret
+    });
     outcome.problems.sort();
+    outcome.problems.dedup();
     Ok(outcome)
 }
 
