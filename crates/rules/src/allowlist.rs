@@ -1,8 +1,8 @@
 //! Allowlists: what a rule (or every rule) must not report.
 
+use crate::lazy::LazyRegex;
 use crate::schema::RawAllowlist;
 use crate::RuleError;
-use regex::bytes::Regex;
 use std::path::Path;
 
 /// What an allowlist's `regexes` are matched against.
@@ -19,11 +19,11 @@ pub struct Allowlist {
     pub description: Option<String>,
     /// `AND`: every criterion given must hold; otherwise any one suffices.
     pub require_all: bool,
-    pub regexes: Vec<Regex>,
+    pub regexes: Vec<LazyRegex>,
     pub regex_target: RegexTarget,
     /// Lower-cased; matched as substrings of the lower-cased secret.
     pub stopwords: Vec<String>,
-    pub paths: Vec<Regex>,
+    pub paths: Vec<LazyRegex>,
     pub commits: Vec<String>,
     /// On a global allowlist, the rule ids it is limited to (empty: all rules).
     pub target_rules: Vec<String>,
@@ -44,9 +44,10 @@ impl Allowlist {
         raw: &RawAllowlist,
         file: &Path,
         rule_id: &str,
+        eager: bool,
     ) -> Result<Allowlist, RuleError> {
         let compile = |pattern: &String, field: &'static str| {
-            crate::compile::build_regex(pattern).map_err(|message| RuleError::BadRegex {
+            crate::compile::build_regex(pattern, eager).map_err(|message| RuleError::BadRegex {
                 path: file.to_path_buf(),
                 rule_id: rule_id.to_owned(),
                 field,
@@ -185,7 +186,7 @@ mod tests {
 
     fn compile(toml_text: &str) -> Allowlist {
         let raw: RawAllowlist = toml::from_str(toml_text).expect("valid allowlist");
-        Allowlist::compile(&raw, Path::new("t.toml"), "r").expect("compiles")
+        Allowlist::compile(&raw, Path::new("t.toml"), "r", true).expect("compiles")
     }
 
     fn candidate<'a>(secret: &'a [u8], line: &'a [u8], path: Option<&'a str>) -> Candidate<'a> {
@@ -229,7 +230,8 @@ mod tests {
     fn bad_condition_and_target_are_errors() {
         for text in ["condition = 'XOR'\n", "regexTarget = 'file'\n"] {
             let raw: RawAllowlist = toml::from_str(text).expect("parses");
-            let err = Allowlist::compile(&raw, Path::new("t.toml"), "r").expect_err("invalid");
+            let err =
+                Allowlist::compile(&raw, Path::new("t.toml"), "r", true).expect_err("invalid");
             assert!(err.to_string().contains("t.toml"), "{err}");
         }
     }

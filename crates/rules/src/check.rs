@@ -26,6 +26,11 @@ pub enum IssueKind {
     NoNegatives,
     /// A global allowlist names a rule id that does not exist (a warning).
     UnknownTargetRule,
+    /// A pattern parses but does not compile (its compiled form exceeds the size limit).
+    /// Default rules compile on first use, so this is where such a rule is caught.
+    PatternTooLarge,
+    /// `secretGroup` names a group the regex does not have.
+    BadSecretGroup,
 }
 
 /// One failure or warning, naming the rule and, where it applies, the example.
@@ -118,6 +123,33 @@ fn check_rule(rule: &Rule, report: &mut CheckReport) {
             None,
             "has no description".into(),
         ));
+    }
+    let patterns = rule.regex.iter().chain(rule.path.iter()).chain(
+        rule.allowlists
+            .iter()
+            .flat_map(|a| a.regexes.iter().chain(a.paths.iter())),
+    );
+    for pattern in patterns {
+        if let Err(message) = pattern.ensure_compiled() {
+            report.failures.push(issue(
+                IssueKind::PatternTooLarge,
+                None,
+                format!("pattern `{}` does not compile: {message}", pattern.as_str()),
+            ));
+        }
+    }
+    if let (Some(re), Some(group)) = (&rule.regex, rule.secret_group) {
+        let captures = re.captures_len();
+        if captures > 0 && group >= captures {
+            report.failures.push(issue(
+                IssueKind::BadSecretGroup,
+                None,
+                format!(
+                    "secretGroup {group} but the regex has only {} groups",
+                    captures - 1
+                ),
+            ));
+        }
     }
     if rule.examples.is_empty() {
         report.warnings.push(issue(

@@ -2,37 +2,25 @@
 
 use crate::allowlist::{Allowlist, Candidate};
 use crate::entropy::shannon_entropy;
+use crate::lazy::LazyRegex;
 use crate::placeholder::looks_like_placeholder;
 use crate::schema::{ConfigFile, Example, RawRule};
 use crate::validators::{Validation, Validator};
 use crate::{RuleError, DEFAULT_RULE_FILES};
-use regex::bytes::{Regex, RegexBuilder};
 use std::collections::HashSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-/// Builds a regex the way every rule pattern is built: Go RE2 syntax rewritten (gitleaks
-/// configs are written for Go), bytes API, ASCII classes where the pattern allows (faster
-/// `\w`, `\b`, and Go's `\w`/`\b` are ASCII too), and a size limit large enough for
-/// generic rules.
-pub(crate) fn build_regex(pattern: &str) -> Result<Regex, String> {
-    let translated = crate::goregex::translate(pattern);
-    let build = |unicode: bool| {
-        RegexBuilder::new(&translated)
-            .unicode(unicode)
-            .size_limit(64 << 20)
-            .dfa_size_limit(64 << 20)
-            .build()
-    };
-    // Without Unicode, `.` and `[^x]` can match bytes that are not UTF-8, which is what a
-    // scanner of arbitrary files wants; patterns with non-ASCII literals need Unicode mode.
-    build(false).or_else(|_| build(true)).map_err(|e| {
-        let message = e.to_string();
-        match crate::goregex::unsupported_hint(pattern) {
-            Some(hint) => format!("{message}\n{hint}"),
-            None => message,
-        }
-    })
+/// Checks a rule pattern the way every rule pattern is checked: Go RE2 syntax rewritten
+/// (gitleaks configs are written for Go), bytes API, ASCII classes where the pattern allows.
+/// `eager` compiles it now (user rules: every error at load time); otherwise it is taken as
+/// is and compiles on first use (the embedded defaults, which the test suite compiles in full).
+pub(crate) fn build_regex(pattern: &str, eager: bool) -> Result<LazyRegex, String> {
+    if eager {
+        LazyRegex::parse_and_compile(pattern)
+    } else {
+        Ok(LazyRegex::trusted(pattern))
+    }
 }
 
 /// One compiled rule.
@@ -45,8 +33,8 @@ pub struct Rule {
     pub tags: Vec<String>,
     pub entropy: Option<f64>,
     pub secret_group: Option<usize>,
-    pub regex: Option<Regex>,
-    pub path: Option<Regex>,
+    pub regex: Option<LazyRegex>,
+    pub path: Option<LazyRegex>,
     pub allowlists: Vec<Allowlist>,
     pub validator: Option<Validator>,
     pub examples: Vec<Example>,
@@ -97,7 +85,7 @@ impl Rule {
         path: Option<&str>,
         commit: Option<&str>,
     ) -> Vec<RuleMatch> {
-        let Some(regex) = &self.regex else {
+        let Some(regex) = self.regex.as_ref().and_then(LazyRegex::get) else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -260,10 +248,14 @@ impl RuleSet {
         self.global_allowlists.extend(other.global_allowlists);
     }
 
-    fn add_file(&mut self, file: ConfigFile, path: &Path) -> Result<(), RuleError> {
+    fn add_file(&mut self, file: ConfigFile, path: &Path, eager: bool) -> Result<(), RuleError> {
         for raw in file.allowlist.iter().chain(file.allowlists.iter()) {
-            self.global_allowlists
-                .push(Allowlist::compile(raw, path, "(global allowlist)")?);
+            self.global_allowlists.push(Allowlist::compile(
+                raw,
+                path,
+                "(global allowlist)",
+                eager,
+            )?);
         }
         for raw in &file.rules {
             if self.rules.iter().any(|r| r.id == raw.id) {
@@ -272,7 +264,7 @@ impl RuleSet {
                     rule_id: raw.id.clone(),
                 });
             }
-            self.rules.push(compile_rule(raw, path)?);
+            self.rules.push(compile_rule(raw, path, eager)?);
         }
         Ok(())
     }
@@ -348,7 +340,7 @@ impl Loader {
         for (name, text) in DEFAULT_RULE_FILES {
             let path = PathBuf::from(format!("rules/{name}"));
             let file = parse_config(text, &path)?;
-            set.add_file(file, &path)?;
+            set.add_file(file, &path, false)?;
         }
         Ok(set)
     }
@@ -404,7 +396,7 @@ impl Loader {
             .cloned()
             .collect();
         let mut own = RuleSet::default();
-        own.add_file(file, path)?;
+        own.add_file(file, path, true)?;
         base.merge_overriding(own);
         base.rules.retain(|r| !disabled.contains(&r.id));
         Ok(base)
@@ -414,14 +406,15 @@ impl Loader {
     /// the rules they target.
     fn finish(&self, set: &mut RuleSet) -> Result<(), RuleError> {
         for rule in &set.rules {
-            if let (Some(re), Some(group)) = (&rule.regex, rule.secret_group) {
-                if group >= re.captures_len() {
+            let known = rule.regex.as_ref().and_then(LazyRegex::known_captures_len);
+            if let (Some(captures), Some(group)) = (known, rule.secret_group) {
+                if group >= captures {
                     return Err(RuleError::Invalid {
                         path: rule.source.clone(),
                         rule_id: rule.id.clone(),
                         message: format!(
                             "secretGroup {group} but the regex has only {} groups",
-                            re.captures_len() - 1
+                            captures - 1
                         ),
                     });
                 }
@@ -466,7 +459,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn compile_rule(raw: &RawRule, path: &Path) -> Result<Rule, RuleError> {
+fn compile_rule(raw: &RawRule, path: &Path, eager: bool) -> Result<Rule, RuleError> {
     let bad_regex = |field: &'static str, message: String| RuleError::BadRegex {
         path: path.to_path_buf(),
         rule_id: raw.id.clone(),
@@ -483,26 +476,27 @@ fn compile_rule(raw: &RawRule, path: &Path) -> Result<Rule, RuleError> {
     let regex = raw
         .regex
         .as_deref()
-        .map(build_regex)
+        .map(|p| build_regex(p, eager))
         .transpose()
         .map_err(|m| bad_regex("regex", m))?;
     let path_re = raw
         .path
         .as_deref()
-        .map(build_regex)
+        .map(|p| build_regex(p, eager))
         .transpose()
         .map_err(|m| bad_regex("path", m))?;
     // A rule without regex or path is allowed here: it may extend a rule of the same id
     // (gitleaks' way of adding an allowlist to a default rule). `Loader::finish` refuses
     // it if nothing filled it in.
-    if let (Some(re), Some(group)) = (&regex, raw.secret_group) {
-        if group >= re.captures_len() {
+    let known = regex.as_ref().and_then(LazyRegex::known_captures_len);
+    if let (Some(captures), Some(group)) = (known, raw.secret_group) {
+        if group >= captures {
             return Err(RuleError::Invalid {
                 path: path.to_path_buf(),
                 rule_id: raw.id.clone(),
                 message: format!(
                     "secretGroup {group} but the regex has only {} groups",
-                    re.captures_len() - 1
+                    captures - 1
                 ),
             });
         }
@@ -522,7 +516,7 @@ fn compile_rule(raw: &RawRule, path: &Path) -> Result<Rule, RuleError> {
         .allowlist
         .iter()
         .chain(raw.allowlists.iter())
-        .map(|a| Allowlist::compile(a, path, &raw.id))
+        .map(|a| Allowlist::compile(a, path, &raw.id, eager))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Rule {
         id: raw.id.clone(),
