@@ -5,6 +5,7 @@ pub mod access;
 pub mod baseline;
 pub mod env;
 pub mod hook;
+pub mod leaks;
 pub mod rules;
 pub mod scan;
 pub mod scan_git;

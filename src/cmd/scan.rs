@@ -180,14 +180,50 @@ pub fn report_detailed(
     rules: Option<&RuleSet>,
     elapsed: Duration,
 ) -> anyhow::Result<ExitCode> {
-    // 1. Baseline: drop what the team has accepted.
+    // 1. Enrichment: what the access store knows about leaked secrets-guard keys.
+    let mut findings = findings;
+    let store = match &args.access_db {
+        Some(db) => {
+            let store = super::leaks::open_store(db)?;
+            super::leaks::attach_access_status(&store, &mut findings)?;
+            Some(store)
+        }
+        None => None,
+    };
+    // 2. Baseline: drop what the team has accepted, except live leaked keys, which must be
+    // revoked rather than accepted.
     let mut findings = match &args.baseline {
-        Some(path) => Baseline::load(path)?.filter(findings),
+        Some(path) => {
+            let baseline = Baseline::load(path)?;
+            let (live, rest): (Vec<Finding>, Vec<Finding>) =
+                findings.into_iter().partition(super::leaks::is_live_leak);
+            let mut kept = live;
+            kept.extend(baseline.filter(rest));
+            kept
+        }
         None => findings,
     };
-    // 2. Enrichment: what other parts of secrets-guard know about each finding.
-    enrich_findings(args, &mut findings)?;
-    // 3. The report itself.
+    // 3. Revocation, when asked: every live leaked key in one transaction.
+    let mut refused = None;
+    if let (true, Some(store)) = (args.revoke_leaked, &store) {
+        match super::leaks::revoke_live_leaks(store, &mut findings)? {
+            super::leaks::Revocation::Revoked(keys) => {
+                for key in &keys {
+                    let place = match &key.commit {
+                        Some(commit) => format!("{} at commit {commit}", key.path),
+                        None => key.path.clone(),
+                    };
+                    eprintln!(
+                        "revoked key {} ({}, subaccount {}, {}) leaked in {place}",
+                        key.key_id, key.key_name, key.subaccount, key.environment
+                    );
+                }
+            }
+            super::leaks::Revocation::Refused(reason) => refused = Some(reason),
+        }
+    }
+    super::leaks::live_first(&mut findings);
+    // 4. The report itself.
     let format = match args.format {
         OutputFormat::Human => ReportFormat::Human,
         OutputFormat::Json => ReportFormat::Json,
@@ -218,23 +254,18 @@ pub fn report_detailed(
             }
         }
     }
-    // 4. Summary and exit code.
+    // 5. Summary and exit code.
     eprintln!(
         "{}",
         report::summary(stats, skipped_generated, findings.len(), elapsed)
     );
+    if let Some(reason) = refused {
+        eprintln!("error: nothing was revoked: {reason}");
+        return Ok(ExitCode::from(super::EXIT_REFUSED));
+    }
     Ok(if findings.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(args.exit_code)
     })
-}
-
-/// The findings-enrichment step: the place where facts from outside the scan are attached
-/// to findings before they are reported. The access-store lookup of leaked `sgk_` keys
-/// (`--access-db`, filling `Finding::access`, and `--revoke-leaked`) hooks in here; until
-/// it lands, findings go through unchanged.
-fn enrich_findings(args: &ScanArgs, findings: &mut [Finding]) -> anyhow::Result<()> {
-    let _ = (args, findings);
-    Ok(())
 }

@@ -1,0 +1,100 @@
+//! What the scanner does with leaked secrets-guard keys (`scan --access-db`,
+//! `--revoke-leaked`): ask the access store whether each one is live, list live leaks
+//! first, and revoke them in one step. The lookups, permission checks and the transaction
+//! live in `sg_access`; this module only maps findings to them.
+
+use anyhow::Context;
+use sg_access::{KeyLookup, KeyStatus, LeakedKey, Store};
+use sg_engine::{AccessInfo, Finding};
+use sg_keyformat::ApiKey;
+use std::path::Path;
+
+/// The outcome of `--revoke-leaked`.
+pub enum Revocation {
+    /// These keys were revoked (possibly none: no live leak).
+    Revoked(Vec<sg_access::RevokedKey>),
+    /// The acting user may not revoke them (or there is no session); nothing was revoked.
+    Refused(String),
+}
+
+/// Opens the access store named by `--access-db` / `SECRETS_GUARD_DB`.
+pub fn open_store(db: &Path) -> anyhow::Result<Store> {
+    Store::open_existing(db).with_context(|| format!("opening the access store {}", db.display()))
+}
+
+/// Fills `Finding::access` for every finding whose secret is a well-formed secrets-guard key.
+/// Keys are matched by their hash; nothing about the secret is stored in the finding.
+pub fn attach_access_status(store: &Store, findings: &mut [Finding]) -> anyhow::Result<()> {
+    for finding in findings.iter_mut() {
+        if ApiKey::parse(&finding.secret).is_err() {
+            continue;
+        }
+        let lookup = sg_access::lookup_key(store, &finding.secret)
+            .with_context(|| format!("looking up the key found in {}", finding.path))?;
+        finding.access = Some(access_info(&lookup));
+    }
+    Ok(())
+}
+
+fn access_info(lookup: &KeyLookup) -> AccessInfo {
+    AccessInfo {
+        status: status_word(lookup.status).to_owned(),
+        subaccount: lookup.subaccount.clone(),
+        environment: lookup.environment.clone(),
+        key_id: lookup.key_id.map(|id| id.to_string()),
+        key_name: lookup.key_name.clone(),
+    }
+}
+
+fn status_word(status: KeyStatus) -> &'static str {
+    match status {
+        KeyStatus::Live => "live",
+        KeyStatus::Revoked => "revoked",
+        KeyStatus::Expired => "expired",
+        KeyStatus::Unknown => "unknown",
+    }
+}
+
+/// A finding of a key the access store says is live.
+pub fn is_live_leak(finding: &Finding) -> bool {
+    finding.access.as_ref().is_some_and(|a| a.status == "live")
+}
+
+/// Live leaks first; otherwise the order is kept (it is already deterministic).
+pub fn live_first(findings: &mut [Finding]) {
+    findings.sort_by_key(|f| !is_live_leak(f));
+}
+
+/// Revokes every live leaked key as the current access session's user, in one transaction.
+/// Revoked findings are marked `revoked`. A refusal revokes nothing.
+pub fn revoke_live_leaks(store: &Store, findings: &mut [Finding]) -> anyhow::Result<Revocation> {
+    let leaks: Vec<LeakedKey> = findings
+        .iter()
+        .filter(|f| is_live_leak(f))
+        .map(|f| LeakedKey {
+            secret: f.secret.clone(),
+            path: f.path.clone(),
+            commit: f.commit.as_ref().map(|c| c.id.clone()),
+        })
+        .collect();
+    if leaks.is_empty() {
+        return Ok(Revocation::Revoked(Vec::new()));
+    }
+    let actor = match sg_access::current_user(store, &sg_access::default_session_path()) {
+        Ok(actor) => actor,
+        Err(e) if e.is_refusal() => return Ok(Revocation::Refused(e.to_string())),
+        Err(e) => return Err(e).context("reading the access session"),
+    };
+    match sg_access::revoke_leaked(store, &actor, &leaks) {
+        Ok(revoked) => {
+            for finding in findings.iter_mut().filter(|f| is_live_leak(f)) {
+                if let Some(access) = finding.access.as_mut() {
+                    access.status = "revoked".to_owned();
+                }
+            }
+            Ok(Revocation::Revoked(revoked))
+        }
+        Err(e) if e.is_refusal() => Ok(Revocation::Refused(e.to_string())),
+        Err(e) => Err(e).context("revoking leaked keys"),
+    }
+}
