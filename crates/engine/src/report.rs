@@ -318,13 +318,40 @@ pub fn summary(
     )
 }
 
+/// How a report reaches its target path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WriteStrategy {
+    /// A temporary file in the same directory, then a rename over the target.
+    TempAndRename,
+    /// Straight into the target: it is a device, a FIFO or a socket, which a rename would
+    /// replace with a regular file (`--output /dev/null` must stay `/dev/null`).
+    Direct,
+}
+
+fn write_strategy(path: &Path) -> WriteStrategy {
+    // `metadata` follows symlinks, so a link to `/dev/stdout` is written through as well.
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => WriteStrategy::Direct,
+        _ => WriteStrategy::TempAndRename,
+    }
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename,
-/// so the file is never seen half-written.
+/// so the file is never seen half-written. A target that exists and is not a regular file
+/// (a device, a FIFO) is written directly instead.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
     let write_err = |source| EngineError::Write {
         path: path.to_path_buf(),
         source,
     };
+    if write_strategy(path) == WriteStrategy::Direct {
+        let mut target = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(write_err)?;
+        target.write_all(bytes).map_err(write_err)?;
+        return target.flush().map_err(write_err);
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -427,6 +454,37 @@ mod tests {
         write_atomically(&path, b"one").expect("write");
         write_atomically(&path, b"two").expect("write");
         assert_eq!(std::fs::read(&path).expect("read"), b"two");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 1);
+    }
+
+    #[test]
+    fn regular_files_and_new_paths_go_through_a_rename() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("new.json");
+        assert_eq!(write_strategy(&path), WriteStrategy::TempAndRename);
+        std::fs::write(&path, b"old").expect("write");
+        assert_eq!(write_strategy(&path), WriteStrategy::TempAndRename);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_receives_the_report() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("pipe");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(status.success());
+        assert_eq!(write_strategy(&fifo), WriteStrategy::Direct);
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(&fifo).expect("read fifo"))
+        };
+        write_atomically(&fifo, b"report bytes").expect("write to fifo");
+        assert_eq!(reader.join().expect("reader"), b"report bytes");
+        let meta = std::fs::symlink_metadata(&fifo).expect("stat");
+        assert!(!meta.is_file(), "the FIFO was not replaced by a file");
         assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 1);
     }
 }
