@@ -6,6 +6,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use sg_rules::{Rule, RuleSet};
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 /// How far past a keyword hit a multi-line rule's regex may reach, before extending to the
 /// line end. Large enough for a PEM private key body after its `-----BEGIN` keyword.
@@ -18,6 +19,9 @@ const WINDOW_AFTER: usize = 256;
 /// line start. Single-line rules start at the hit's line start, which already covers
 /// patterns whose keyword sits after the secret (`"AKIA…" # aws`).
 const WINDOW_BEFORE: usize = 256;
+
+/// The tag of rules that find credentials by their surroundings, not by their format.
+const GENERIC_TAG: &str = "generic";
 
 /// Inline markers that suppress a finding on their line.
 const ALLOW_MARKERS: &[&[u8]] = &[
@@ -47,8 +51,12 @@ pub struct Scanner {
     keywordless: Vec<usize>,
     /// Rules with a path pattern and no regex: they report the file itself.
     path_only: Vec<usize>,
-    /// Per rule: how far around a keyword hit its regex must look.
-    reach: Vec<Reach>,
+    /// Per rule: how far around a keyword hit its regex must look. Worked out the first
+    /// time the rule has a hit: it parses the pattern, which for every default rule would
+    /// cost a short scan more than the scan itself.
+    reach: Vec<OnceLock<Reach>>,
+    /// Per rule: tagged `generic`, so it yields to a provider rule finding the same secret.
+    generic: Vec<bool>,
 }
 
 impl Scanner {
@@ -58,14 +66,11 @@ impl Scanner {
         let mut rules_by_keyword: Vec<Vec<usize>> = Vec::new();
         let mut keywordless = Vec::new();
         let mut path_only = Vec::new();
-        let reach = rules
+        let reach = rules.rules.iter().map(|_| OnceLock::new()).collect();
+        let generic = rules
             .rules
             .iter()
-            .map(|r| {
-                r.regex
-                    .as_ref()
-                    .map_or(Reach::default(), |re| Reach::of(re.as_str()))
-            })
+            .map(|r| r.tags.iter().any(|t| t == GENERIC_TAG))
             .collect();
         for (rule_index, rule) in rules.rules.iter().enumerate() {
             if rule.skip_report {
@@ -109,7 +114,33 @@ impl Scanner {
             keywordless,
             path_only,
             reach,
+            generic,
         }
+    }
+
+    fn reach(&self, rule_index: usize) -> Reach {
+        *self.reach[rule_index].get_or_init(|| {
+            self.rules.rules[rule_index]
+                .regex
+                .as_ref()
+                .map_or(Reach::default(), |re| Reach::of(re.as_str()))
+        })
+    }
+
+    /// Findings of the rules that match on the file name alone (`*.p12`, key stores):
+    /// they hold whatever the content is, so callers that skip a file's content (binary,
+    /// too large) still report them.
+    pub fn path_findings(&self, path: &str) -> Vec<Finding> {
+        if self.rules.is_path_allowed(path) {
+            return Vec::new();
+        }
+        let mut lines = LineIndex::default();
+        self.path_only
+            .iter()
+            .map(|&i| &self.rules.rules[i])
+            .filter(|rule| rule.applies_to_path(Some(path)))
+            .map(|rule| self.finding(rule, path, &[], &mut lines, 0..0, None))
+            .collect()
     }
 
     /// Every distinct keyword the prefilter looks for, lower-cased, in rule order.
@@ -139,13 +170,12 @@ impl Scanner {
         }
         let bytes = input.bytes;
         let mut lines = LineIndex::default();
-        let mut findings = Vec::new();
-        for &rule_index in &self.path_only {
-            let rule = &self.rules.rules[rule_index];
-            if rule.applies_to_path(Some(input.path)) {
-                findings.push(self.finding(rule, input.path, bytes, &mut lines, 0..0, None));
-            }
-        }
+        // Path-only findings have an empty secret span: they never overlap another finding.
+        let mut findings: Vec<(Range<usize>, bool, Finding)> = self
+            .path_findings(input.path)
+            .into_iter()
+            .map(|f| (0..0, false, f))
+            .collect();
         // Stage 1: which rules have keyword hits, and the merged windows around them.
         // Windows grow as hits arrive, so a hit inside the current window costs one
         // comparison: dense keywords (`token`, `://`) never pile up offsets to sort.
@@ -165,7 +195,7 @@ impl Scanner {
                     }
                     s => s as usize,
                 };
-                let reach = self.reach[rule_index];
+                let reach = self.reach(rule_index);
                 let rule_windows = &mut candidates[slot].1;
                 if let Some(last) = rule_windows.last() {
                     if hit >= last.start && hit + reach.after <= last.end {
@@ -176,7 +206,7 @@ impl Scanner {
             }
         }
         if candidates.is_empty() && self.keywordless.is_empty() {
-            return findings;
+            return findings.into_iter().map(|(_, _, f)| f).collect();
         }
         candidates.extend(
             self.keywordless
@@ -206,17 +236,13 @@ impl Scanner {
                             continue;
                         }
                     }
-                    findings.push(self.finding(
-                        rule,
-                        input.path,
-                        bytes,
-                        &mut lines,
-                        secret,
-                        Some(m),
-                    ));
+                    let finding =
+                        self.finding(rule, input.path, bytes, &mut lines, secret.clone(), Some(m));
+                    findings.push((secret, self.generic[rule_index], finding));
                 }
             }
         }
+        let mut findings = Self::drop_generic_duplicates(findings);
         findings.sort_by(|a, b| {
             (a.line, a.column, &a.rule_id, a.end_line, a.end_column).cmp(&(
                 b.line,
@@ -233,6 +259,39 @@ impl Scanner {
                 && a.secret == b.secret
         });
         findings
+    }
+
+    /// One finding per secret: a generic rule's finding whose secret overlaps a provider
+    /// rule's is dropped, since the provider rule says more (which service, validation).
+    /// Two provider rules on the same secret both stay: neither is a fallback for the other.
+    /// Each finding comes with its secret's byte span and whether its rule is generic.
+    fn drop_generic_duplicates(findings: Vec<(Range<usize>, bool, Finding)>) -> Vec<Finding> {
+        let mut specific: Vec<Range<usize>> = findings
+            .iter()
+            .filter(|(span, generic, _)| !span.is_empty() && !generic)
+            .map(|(span, _, _)| span.clone())
+            .collect();
+        if specific.is_empty() || specific.len() == findings.len() {
+            return findings.into_iter().map(|(_, _, f)| f).collect();
+        }
+        specific.sort_by_key(|r| (r.start, r.end));
+        // Merged and sorted, so one binary search answers "does anything overlap?".
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(specific.len());
+        for r in specific {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        let overlaps_specific = |span: &Range<usize>| {
+            let i = merged.partition_point(|m| m.end <= span.start);
+            merged.get(i).is_some_and(|m| m.start < span.end)
+        };
+        findings
+            .into_iter()
+            .filter(|(span, generic, _)| span.is_empty() || !generic || !overlaps_specific(span))
+            .map(|(_, _, f)| f)
+            .collect()
     }
 
     fn finding(
@@ -556,18 +615,22 @@ regex = '''\b(dtk_[A-Za-z0-9]{20})\b'''
 keywords = ["dtk_"]
 "#,
         );
-        assert_eq!(s.reach[0].before, WINDOW_BEFORE);
-        assert_eq!(s.reach[0].after, WINDOW_AFTER_MULTILINE);
+        assert!(
+            s.reach.iter().all(|r| r.get().is_none()),
+            "reach is worked out on first use"
+        );
+        assert_eq!(s.reach(0).before, WINDOW_BEFORE);
+        assert_eq!(s.reach(0).after, WINDOW_AFTER_MULTILINE);
         // `\b(dtk_[A-Za-z0-9]{20})\b` is at most 24 bytes long.
         assert_eq!(
-            s.reach[1],
+            s.reach(1),
             Reach {
                 before: 0,
                 after: 24,
                 multiline: false
             }
         );
-        assert!(s.reach[0].multiline);
+        assert!(s.reach(0).multiline);
         let body = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkw\n".repeat(40);
         let text = format!("x\n-----BEGIN PRIVATE KEY-----\n{body}-----END PRIVATE KEY-----\n");
         let found = s.scan(ScanInput {
@@ -604,5 +667,101 @@ keywords = ["password"]
         });
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!((found[0].line, found[0].column), (3, 4));
+    }
+
+    const OVERLAPPING: &str = r#"
+[[rules]]
+id = "demo-token"
+description = "Demo token"
+regex = '''\b(dtk_[A-Za-z0-9]{20})\b'''
+keywords = ["dtk_"]
+
+[[rules]]
+id = "demo-token-v2"
+description = "Demo token, second provider rule"
+regex = '''\b(dtk_[A-Za-z0-9]{20})\b'''
+keywords = ["dtk_"]
+
+[[rules]]
+id = "catch-all"
+description = "Generic assignment"
+regex = '''(?i)token\s*=\s*"([^"]{8,})"'''
+secretGroup = 1
+keywords = ["token"]
+tags = ["generic"]
+"#;
+
+    fn rule_ids(found: &[Finding]) -> Vec<(&str, usize)> {
+        found.iter().map(|f| (f.rule_id.as_str(), f.line)).collect()
+    }
+
+    #[test]
+    fn a_generic_rule_yields_to_a_provider_rule_on_the_same_secret() {
+        let s = scanner(OVERLAPPING);
+        let text = "token = \"dtk_Ab3De6Gh9Jk2Mn5Pq8St\"\ntoken = \"Zq8vLm3Rt6Yp1Wk4\"\n";
+        let found = s.scan(ScanInput {
+            path: "app.conf",
+            bytes: text.as_bytes(),
+            commit: None,
+        });
+        // Line 1: both provider rules stay, the generic one goes; line 2: only generic.
+        assert_eq!(
+            rule_ids(&found),
+            vec![("demo-token", 1), ("demo-token-v2", 1), ("catch-all", 2)]
+        );
+    }
+
+    #[test]
+    fn partial_overlap_also_drops_the_generic_finding_and_order_does_not_matter() {
+        // The generic secret holds the provider secret and more: still one secret.
+        let s = scanner(OVERLAPPING);
+        let text = "token = \"xx dtk_Ab3De6Gh9Jk2Mn5Pq8St\"\n";
+        let found = s.scan(ScanInput {
+            path: "a",
+            bytes: text.as_bytes(),
+            commit: None,
+        });
+        assert_eq!(
+            rule_ids(&found),
+            vec![("demo-token", 1), ("demo-token-v2", 1)]
+        );
+        let f = |start: usize, end: usize, generic: bool, id: &str| {
+            let mut finding = found[0].clone();
+            finding.rule_id = id.to_owned();
+            (start..end, generic, finding)
+        };
+        let forward = Scanner::drop_generic_duplicates(vec![
+            f(0, 10, true, "g1"),
+            f(5, 8, false, "p"),
+            f(10, 20, true, "g2"),
+        ]);
+        let backward = Scanner::drop_generic_duplicates(vec![
+            f(10, 20, true, "g2"),
+            f(5, 8, false, "p"),
+            f(0, 10, true, "g1"),
+        ]);
+        let ids = |v: &[Finding]| {
+            let mut ids: Vec<String> = v.iter().map(|f| f.rule_id.clone()).collect();
+            ids.sort();
+            ids
+        };
+        // `g2` starts past `p`'s span end: touching is not overlapping.
+        assert_eq!(ids(&forward), vec!["g2", "p"]);
+        assert_eq!(ids(&forward), ids(&backward));
+    }
+
+    #[test]
+    fn path_findings_hold_for_any_content() {
+        let s = scanner(
+            r#"
+[[rules]]
+id = "keystore"
+description = "Java keystore"
+path = '''\.jks$'''
+"#,
+        );
+        let found = s.path_findings("conf/app.jks");
+        assert_eq!(rule_ids(&found), vec![("keystore", 1)]);
+        assert!(s.path_findings("conf/app.txt").is_empty());
     }
 }

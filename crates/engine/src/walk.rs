@@ -274,6 +274,7 @@ impl<'a> Worker<'a> {
         };
         if size > self.options.max_file_size {
             self.local.stats.skipped_large += 1;
+            self.add_path_findings(&shown);
             return;
         }
         self.buf.clear();
@@ -284,11 +285,13 @@ impl<'a> Worker<'a> {
         }
         if self.buf.len() as u64 > self.options.max_file_size {
             self.local.stats.skipped_large += 1;
+            self.add_path_findings(&shown);
             return;
         }
         let sniff = &self.buf[..self.buf.len().min(SNIFF)];
         if memchr::memchr(0, sniff).is_some() {
             self.local.stats.skipped_binary += 1;
+            self.add_path_findings(&shown);
             return;
         }
         if generated::looks_minified(&shown, &self.buf) {
@@ -303,6 +306,14 @@ impl<'a> Worker<'a> {
             commit: None,
         });
         self.local.findings.extend(found);
+    }
+
+    /// A key store or `.p12` is binary: its content is skipped, but its name alone is a
+    /// finding for the rules that match on names.
+    fn add_path_findings(&mut self, shown: &str) {
+        self.local
+            .findings
+            .extend(self.scanner.path_findings(shown));
     }
 
     fn is_excluded(&self, path: &Path) -> bool {
