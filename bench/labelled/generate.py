@@ -391,7 +391,7 @@ PROVIDERS = [
     P("linear", "LINEAR_API_KEY", simple(lambda g: "lin_api_" + g.s(ALNUM, 40))),
     P("notion", "NOTION_TOKEN", simple(lambda g: "ntn_" + g.digits(11) + g.s(ALNUM, 35))),
     P("atlassian", "ATLASSIAN_API_TOKEN",
-      simple(lambda g: "ATATT3xFfGF0" + g.s(B64URL, 170) + "=" + g.s(UHEX, 8))),
+      simple(lambda g: "ATATT3xFfGF0" + g.s(B64URL, 171) + "=" + g.s(UHEX, 8))),
     P("postman", "POSTMAN_API_KEY", simple(lambda g: "PMAK-" + g.s(HEX, 24) + "-" + g.s(HEX, 34))),
     P("azure-storage", "AZURE_STORAGE_CONNECTION_STRING", azure_conn, ["json", "env", "yaml", "properties"]),
     P("azure-ad-client-secret", "AZURE_CLIENT_SECRET",
@@ -448,6 +448,22 @@ PROVIDERS = [
                                                         "xml", "java"]),
     P("secrets-guard", "SECRETS_GUARD_API_KEY",
       simple(lambda g: crc_token(g, "sgk_" + g.pick(["prod", "qa", "dev", "prod"]) + "_", 32))),
+    # Credentials with no provider prefix, known only by their name or file shape.
+    P("django-secret-key", "SECRET_KEY",
+      simple(lambda g: g.s(string.ascii_lowercase + string.digits + "!@#$%^&*(-_=+)", 50)),
+      ["python", "env", "yaml", "docker"]),
+    P("rails-secret-key-base", "SECRET_KEY_BASE", simple(lambda g: g.s(HEX, 128)),
+      ["env", "yaml", "shell", "docker"]),
+    P("generic-api-key", "API_KEY", simple(lambda g: g.s(ALNUM, g.pick([32, 40]))), TOKEN_CTX),
+    P("jwt-signing-secret", "JWT_SECRET", simple(lambda g: g.s(ALNUM + "-_", 48)),
+      ["env", "js", "yaml", "properties", "python"]),
+    P("encryption-key", "ENCRYPTION_KEY", simple(lambda g: base64.b64encode(g.bytes(32)).decode()),
+      ["env", "yaml", "json", "python", "properties"]),
+    P("client-secret", "OAUTH_CLIENT_SECRET", simple(lambda g: g.s(B64URL, 40)),
+      ["env", "yaml", "json", "properties", "js", "terraform"]),
+    P("netrc", None, None), P("pgpass", None, None), P("basic-auth-header", None, None),
+    P("php-db-password", None, None), P("kubeconfig-token", None, None),
+    P("redis-requirepass", None, None), P("spring-mail-password", None, None),
     # Special-context providers (their own file shapes, below).
     P("npmrc", None, None), P("gcp-service-account", None, None), P("private-key-rsa", None, None),
     P("private-key-ec", None, None), P("private-key-openssh", None, None),
@@ -675,6 +691,41 @@ def special(g, keys, name):
     if name == "pypirc":
         tok = pypi_token(g)
         return ".pypirc", f"[distutils]\nindex-servers = pypi\n\n[pypi]\nusername = __token__\npassword = {tok}\n", tok, []
+    if name == "netrc":
+        tok = g.s(HEX, 8) + "-" + g.s(HEX, 4) + "-" + g.s(HEX, 4) + "-" + g.s(HEX, 4) + "-" + g.s(HEX, 12)
+        host = g.pick(["api.heroku.com", "git.acme.io", "artifacts.acme.net"])
+        return ".netrc", f"machine {host}\n  login deploy@acme.io\n  password {tok}\n", tok, []
+    if name == "pgpass":
+        pw = g.s(ALNUM, g.rng.randint(18, 26))
+        host = g.pick(["db.internal.acme.io", "10.0.3.17", "pg-primary.prod.svc"])
+        return ".pgpass", f"{host}:5432:orders:orders_rw:{pw}\n", pw, []
+    if name == "basic-auth-header":
+        user = g.pick(["svc-export", "partner-api", "reporting"])
+        pw = g.s(ALNUM, g.rng.randint(16, 24))
+        b = base64.b64encode(f"{user}:{pw}".encode()).decode()
+        ts = f"2026-11-{g.rng.randint(10, 26):02d}T0{g.rng.randint(0, 9)}:1{g.rng.randint(0, 9)}:44Z"
+        text = (f"{ts} DEBUG http.client send: b'GET /v2/invoices HTTP/1.1\\r\\nHost: api.partner.net"
+                f"\\r\\nAuthorization: Basic {b}\\r\\n\\r\\n'\n{ts} DEBUG http.client reply: 'HTTP/1.1 200 OK'\n")
+        return "requests.log", text, b, [pw]
+    if name == "php-db-password":
+        pw = g.password()
+        text = ("<?php\ndefine( 'DB_NAME', 'wordpress' );\ndefine( 'DB_USER', 'wp_prod' );\n"
+                f"define( 'DB_PASSWORD', '{pw}' );\ndefine( 'DB_HOST', 'localhost' );\n")
+        return "wp-config.php", text, pw, []
+    if name == "kubeconfig-token":
+        tok = jwt(g)
+        text = ("apiVersion: v1\nkind: Config\nclusters:\n- name: prod\n  cluster:\n"
+                "    server: https://10.0.0.1:6443\nusers:\n- name: ci\n  user:\n"
+                f"    token: {tok}\ncontexts:\n- name: prod\n  context: {{cluster: prod, user: ci}}\n")
+        return "kubeconfig", text, tok, []
+    if name == "redis-requirepass":
+        pw = g.s(ALNUM, g.rng.randint(24, 40))
+        return "redis.conf", f"bind 0.0.0.0\nport 6379\nrequirepass {pw}\nmaxmemory 2gb\n", pw, []
+    if name == "spring-mail-password":
+        pw = g.password()
+        text = ("spring.mail.host=smtp.acme.io\nspring.mail.port=587\n"
+                f"spring.mail.username=noreply@acme.io\nspring.mail.password={pw}\n")
+        return "application-prod.properties", text, pw, []
     raise ValueError(name)
 
 
@@ -825,7 +876,37 @@ def clean_files(g):
             f"INSERT INTO feature_flags (id, name) VALUES ('{g.s(HEX, 24)}', '{g.pick(['beta', 'dark_mode', 'new_checkout'])}');\n"
             for _ in range(3))
 
+    def key_named_ids():
+        # Names with "key"/"token"/"secret" that hold identifiers, not credentials.
+        return g.pick([
+            ("cache.py", f'cache_key = "user:{g.rng.randint(1000, 99999)}:profile:v{g.rng.randint(1, 9)}"\n'
+                         f'idempotency_key = "{g.uuid()}"\n'),
+            ("schema.yaml", f"table: orders\npartition_key: customer_id\nsort_key: created_at\n"
+                            f"kms_key_id: alias/{g.pick(['orders', 'billing'])}-{g.s(LOWER_DIGITS, 6)}\n"),
+            ("keys.json", json.dumps({"key_id": g.s(HEX, 16), "public_key_fingerprint":
+                                      ":".join(g.s(HEX, 2) for _ in range(16)), "algorithm": "ed25519"}, indent=2) + "\n"),
+            ("csrf.js", f"const tokenName = 'csrf_token_{g.s(LOWER_DIGITS, 6)}';\nconst secretField = 'client_secret';\n"),
+        ])
+
+    def i18n_strings():
+        return "en.json", json.dumps({
+            "auth.reset_token_expired": "Your reset link has expired. Request a new one.",
+            "auth.password_too_short": "Password must be at least 12 characters.",
+            "settings.api_key_label": "API key", "settings.secret_hint": "Keep this secret safe.",
+            "errors.invalid_token": f"Invalid token (code {g.rng.randint(100, 999)})"}, indent=2) + "\n"
+
+    def secret_reference():
+        return g.pick([
+            ("deployment.yaml", "env:\n  - name: API_TOKEN\n    valueFrom:\n      secretKeyRef:\n"
+                                f"        name: {g.pick(['billing', 'search'])}-secrets\n        key: api-token\n"),
+            ("release.yml", "      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n"),
+            ("db.tf", 'resource "aws_db_instance" "main" {\n  username = "app"\n  password = random_password.db.result\n}\n'),
+            ("vault.hcl", f'path "secret/data/{g.pick(["orders", "billing"])}/*" {{\n  capabilities = ["read"]\n}}\n'),
+        ])
+
     return [
+        ("key-named-identifier", key_named_ids), ("i18n-strings", i18n_strings),
+        ("secret-reference", secret_reference),
         ("sha1-changelog", sha1_changelog), ("git-commit-id", git_commit_ids), ("sha256-checksum", sha256_sums),
         ("md5-etag", md5_etag), ("image-digest", docker_digest), ("uuid", uuids),
         ("base64-image", base64_image), ("base64-data", base64_data), ("lockfile-integrity", npm_lock),

@@ -26,7 +26,7 @@ import json
 import re
 import sys
 
-# A reported fragment shorter than this is too weak to count as "the right secret".
+# A reported piece of a PEM block shorter than this is too weak to count as "the right secret".
 MIN_OVERLAP = 12
 
 
@@ -102,10 +102,13 @@ def right_secret(label, findings):
                 return True
             continue
         got = norm(f["text"])
-        for w in wanted_n:
+        for w, raw in zip(wanted_n, wanted):
             if w and w in got:
                 return True
-            if len(got) >= MIN_OVERLAP and got in w:
+            # A PEM block may be reported by its header or first lines only; any other
+            # secret must be reported whole, so a 24-character slice of a longer token
+            # found by a looser rule does not count.
+            if "-----BEGIN" in raw and len(got) >= MIN_OVERLAP and got in w:
                 return True
     return False
 
