@@ -1,5 +1,9 @@
-//! End-to-end checks of engine behaviour on the default rules: one finding per secret
-//! across provider and generic rules, and name-only rules on binary files.
+//! End-to-end checks of engine behaviour: one finding per secret across provider and
+//! generic rules and name-only rules on binary files (default rules), and git scans that
+//! read a blob once but judge each of its paths on its own.
+
+#[path = "git_support.rs"]
+mod support;
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -80,4 +84,34 @@ fn a_binary_p12_is_reported_by_name_and_counted_as_binary() {
         stderr.contains("skipped 2 binary"),
         "both files' content is skipped as binary: {stderr}"
     );
+}
+
+#[test]
+fn history_and_range_judge_each_path_of_a_shared_blob() {
+    let repo = support::Repo::init();
+    repo.write("README", "base\n");
+    let base = repo.commit_all("base");
+    let text = format!("checksum = \"{}\"\n", support::TOKEN_A);
+    // One blob at four paths: a lockfile's checksum field, a generated bundle, and two
+    // ordinary files. Only the ordinary ones report it, whichever path is read first.
+    for path in [
+        "a/Cargo.lock",
+        "b/app.min.js",
+        "c/notes.toml",
+        "d/settings.toml",
+    ] {
+        repo.write(path, &text);
+    }
+    repo.commit_all("one blob, four paths");
+    let range = format!("{base}..HEAD");
+    for args in [vec!["--git"], vec!["--git", "--range", range.as_str()]] {
+        let (code, findings, stderr) = repo.scan_json(&args);
+        assert_eq!(code, 1, "{args:?}: {stderr}");
+        let mut paths: Vec<&str> = findings
+            .iter()
+            .map(|f| f["path"].as_str().unwrap_or("?"))
+            .collect();
+        paths.sort();
+        assert_eq!(paths, vec!["c/notes.toml", "d/settings.toml"], "{args:?}");
+    }
 }

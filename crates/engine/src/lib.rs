@@ -12,6 +12,7 @@ mod error;
 mod finding;
 pub mod generated;
 pub mod lockfile;
+mod relocate;
 pub mod report;
 mod scanner;
 pub mod walk;

@@ -1,7 +1,7 @@
 //! Deduplication of findings across commits and paths: each (rule, path, secret) is
 //! reported once, attributed to the earliest commit that introduced it.
 
-use sg_engine::{fingerprint, Finding, Scanner};
+use sg_engine::Finding;
 use std::collections::HashMap;
 
 /// Findings keyed by (rule, path, secret), each with the order of the commit it came from.
@@ -42,31 +42,4 @@ impl Collected {
         });
         all
     }
-}
-
-/// `finding`, found in a blob scanned under another path, as it applies at `path`; `None`
-/// when the rules exclude `path` (a path allowlist, or a rule limited to other paths).
-/// This is what lets each distinct blob be scanned once however many paths hold it.
-pub(crate) fn relocate(scanner: &Scanner, finding: &Finding, path: &str) -> Option<Finding> {
-    if finding.path == path {
-        return Some(finding.clone());
-    }
-    let rules = scanner.rules();
-    if rules.is_path_allowed(path) {
-        return None;
-    }
-    if let Some(rule) = rules.get(&finding.rule_id) {
-        let excluded = !rule.applies_to_path(Some(path))
-            || rule
-                .allowlists
-                .iter()
-                .any(|a| a.is_path_only() && !a.require_all && a.matches_path(path));
-        if excluded {
-            return None;
-        }
-    }
-    let mut moved = finding.clone();
-    moved.path = path.to_owned();
-    moved.fingerprint = fingerprint(&moved.rule_id, path, moved.secret.as_bytes());
-    Some(moved)
 }

@@ -3,7 +3,7 @@
 
 use crate::blob::{display_path, read_blob, BlobRead};
 use crate::changes::{tree_changes, Kind};
-use crate::collect::{relocate, Collected};
+use crate::collect::Collected;
 use crate::commit::commit_info;
 use crate::error::GitError;
 use crate::{repo, GitScan, GitScanOptions, GitStats, Progress};
@@ -22,7 +22,11 @@ struct BlobUse {
 }
 
 enum Outcome {
-    Scanned { bytes: u64, findings: Vec<Finding> },
+    /// Findings at each path holding the blob, with that path's commit order.
+    Scanned {
+        bytes: u64,
+        findings: Vec<(u32, Finding)>,
+    },
     Binary,
     Large,
 }
@@ -48,19 +52,15 @@ pub fn scan_history(
     let outcomes = scan_blobs(repo.path(), scanner, &commits, &blobs, opts)?;
 
     let mut collected = Collected::default();
-    for (usage, outcome) in blobs.iter().zip(outcomes) {
+    for outcome in outcomes {
         match outcome {
             Outcome::Binary => stats.skipped_binary += 1,
             Outcome::Large => stats.skipped_large += 1,
             Outcome::Scanned { bytes, findings } => {
                 stats.blobs_scanned += 1;
                 stats.bytes_scanned += bytes;
-                for finding in &findings {
-                    for (path, order) in &usage.paths {
-                        if let Some(f) = relocate(scanner, finding, path) {
-                            collected.add(*order, f);
-                        }
-                    }
+                for (order, finding) in findings {
+                    collected.add(order, finding);
                 }
             }
         }
@@ -241,14 +241,31 @@ fn scan_one(
         BlobRead::Binary => return Ok(Outcome::Binary),
         BlobRead::Large => return Ok(Outcome::Large),
     };
+    let bytes = object.data();
     let commit = commits.get(*order as usize).map(Oid::to_string);
-    let findings = scanner.scan(ScanInput {
+    let found = scanner.scan(ScanInput {
         path,
-        bytes: object.data(),
+        bytes,
         commit: commit.as_deref(),
     });
+    // Every other path holding the blob, while its bytes are at hand: a path may change
+    // what the rules say (a lockfile, a generated name, a path allowlist).
+    let mut findings: Vec<(u32, Finding)> = found.iter().map(|f| (*order, f.clone())).collect();
+    for (other, other_order) in usage.paths.iter().skip(1) {
+        let other_commit = commits.get(*other_order as usize).map(Oid::to_string);
+        let moved = scanner.relocate(
+            &found,
+            path,
+            ScanInput {
+                path: other,
+                bytes,
+                commit: other_commit.as_deref(),
+            },
+        );
+        findings.extend(moved.into_iter().map(|f| (*other_order, f)));
+    }
     Ok(Outcome::Scanned {
-        bytes: object.data().len() as u64,
+        bytes: bytes.len() as u64,
         findings,
     })
 }

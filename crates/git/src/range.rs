@@ -3,7 +3,7 @@
 
 use crate::blob::{display_path, read_blob, read_bytes, BlobRead};
 use crate::changes::{tree_changes, Change, Kind};
-use crate::collect::{relocate, Collected};
+use crate::collect::Collected;
 use crate::commit::commit_info;
 use crate::error::GitError;
 use crate::lines::AddedLines;
@@ -114,7 +114,8 @@ fn resolve<'r>(repo: &'r Repository, spec: &str) -> Result<Commit<'r>, GitError>
 /// scanned once. `None`: skipped (binary or too large).
 #[derive(Default)]
 struct BlobScans {
-    by_id: HashMap<Oid, Option<Vec<Finding>>>,
+    /// Per blob: the path it was scanned under, and its findings there (`None`: skipped).
+    by_id: HashMap<Oid, (String, Option<Vec<Finding>>)>,
 }
 
 /// The findings on lines `commit` adds. A merge adds only what none of its parents had.
@@ -191,9 +192,7 @@ fn added_findings(
         }
         for finding in blob_findings {
             if added.touches(finding.line, finding.end_line) {
-                if let Some(f) = relocate(scanner, &finding, &path) {
-                    found.push(f);
-                }
+                found.push(finding);
             }
         }
     }
@@ -230,8 +229,26 @@ fn scan_blob(
     out: &mut GitScan,
     opts: &GitScanOptions<'_>,
 ) -> Result<Vec<Finding>, GitError> {
-    if let Some(known) = scans.by_id.get(&id) {
-        return Ok(known.clone().unwrap_or_default());
+    if let Some((from, known)) = scans.by_id.get(&id) {
+        return match known {
+            None => Ok(Vec::new()),
+            Some(found) if from == path => Ok(found.clone()),
+            Some(found) => {
+                // Another path may change what the rules say (a lockfile, a generated
+                // name, a path allowlist): the engine moves the findings or rescans.
+                let bytes = read_bytes(odb, id, path)?;
+                let commit = commit.to_string();
+                Ok(scanner.relocate(
+                    found,
+                    from,
+                    ScanInput {
+                        path,
+                        bytes: bytes.data(),
+                        commit: Some(&commit),
+                    },
+                ))
+            }
+        };
     }
     let result = match read_blob(odb, id, path, opts.max_file_size)? {
         BlobRead::Binary => {
@@ -253,7 +270,7 @@ fn scan_blob(
             }))
         }
     };
-    scans.by_id.insert(id, result.clone());
+    scans.by_id.insert(id, (path.to_owned(), result.clone()));
     Ok(result.unwrap_or_default())
 }
 
