@@ -76,8 +76,14 @@ if command -v gitleaks >/dev/null; then
         --report-path "$out/gitleaks.json" .
     reports+=(--report "gitleaks=gitleaks:$out/gitleaks.json")
 else
-    echo "gitleaks: not on PATH and no reachable package registry (crates.io, PyPI, npm, Debian) ships the official build; skipped" >&2
+    echo "gitleaks: not on PATH; the reachable registries (crates.io, PyPI, npm, Debian) carry only third-party wrappers, not the official build; skipped" >&2
 fi
+
+{
+    echo "secrets-guard $(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "ripsecrets $(ripsecrets --version 2>/dev/null | awk '{print $2}')"
+    echo "detect-secrets $(detect-secrets --version 2>/dev/null)"
+} >&2
 
 python3 "$here/score.py" --labels "$dir/labels.json" "${reports[@]}" \
     --detail secrets-guard --markdown "$out/results.md"

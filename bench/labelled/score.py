@@ -98,7 +98,9 @@ def right_secret(label, findings):
     wanted_n = [norm(w) for w in wanted]
     for f in findings:
         if "sha1" in f:
-            if f["sha1"] in hashes:
+            # detect-secrets hashes the matched line of a PEM block, not the block, so any
+            # finding on a key file is as close to "the right secret" as it can say.
+            if f["sha1"] in hashes or "-----BEGIN" in label["secret"]:
                 return True
             continue
         got = norm(f["text"])
@@ -217,6 +219,11 @@ def main():
 
     rows = score(labels, reports)
     text = "## Summary\n\n" + table(rows)
+    # Some tools skip dot-files (.env, .npmrc, ...) by default; this table shows what
+    # their rules find where they do look.
+    visible = {p: v for p, v in labels.items() if not any(c.startswith(".") for c in p.split("/"))}
+    text += ("\n### Without dot-files (" + str(len(labels) - len(visible)) + " files left out)\n\n"
+             + table(score(visible, reports)))
     for r in rows:
         if r["unlabelled"]:
             text += f"\n{r['tool']} also reported {len(r['unlabelled'])} unlabelled path(s), e.g. {r['unlabelled'][0]}\n"
