@@ -17,7 +17,6 @@ bodies change between runs while everything else stays identical.
 
 import argparse
 import base64
-import hashlib
 import json
 import os
 import random
@@ -191,8 +190,9 @@ class Keys:
         out = os.path.join(self.tmp, "rsa.pem")
         pem = None
         if self.have_openssl:
-            pem = self._run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                             "rsa_keygen_bits:2048", "-traditional", "-out", out], out)
+            # PKCS#1 ("BEGIN RSA PRIVATE KEY"): `-traditional` on OpenSSL 3, the default before.
+            pem = (self._run(["openssl", "genrsa", "-traditional", "-out", out, "2048"], out)
+                   or self._run(["openssl", "genrsa", "-out", out, "2048"], out))
         return pem or self._fallback("RSA PRIVATE KEY", 1190)
 
     def pkcs8(self):
