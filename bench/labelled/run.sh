@@ -39,9 +39,9 @@ else
     sg="$repo/target/release/secrets-guard"
 fi
 
+export PATH="$HOME/.cargo/bin:$PATH"
 command -v detect-secrets >/dev/null || python3 -m pip install --quiet detect-secrets >&2
 command -v ripsecrets >/dev/null || cargo install ripsecrets --locked >&2
-export PATH="$HOME/.cargo/bin:$PATH"
 
 now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$2"; }
