@@ -16,6 +16,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 
 if [ $# -ge 1 ]; then
+    [ -d "$1" ] || { echo "bench/labelled/run.sh: $1: not a directory" >&2; exit 2; }
     dir="$(cd "$1" && pwd)"
     [ -f "$dir/labels.json" ] && [ -d "$dir/tree" ] || {
         echo "bench/labelled/run.sh: $1: no labels.json and tree/ (write one with generate.py)" >&2
@@ -33,7 +34,8 @@ out="$dir/reports"
 mkdir -p "$out"
 
 if [ -n "${SG_BIN:-}" ]; then
-    sg="$SG_BIN"
+    # Absolute, since every tool runs from inside the tree.
+    sg="$(cd "$(dirname "$SG_BIN")" && pwd)/$(basename "$SG_BIN")"
 else
     (cd "$repo" && cargo build --release -p secrets-guard >&2)
     sg="$repo/target/release/secrets-guard"
