@@ -2,10 +2,11 @@
 
 use crate::finding::{fingerprint, Finding};
 use crate::{generated, lockfile};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use sg_rules::{Rule, RuleSet};
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// How far past a keyword hit a multi-line rule's regex may reach, before extending to the
@@ -19,6 +20,25 @@ const WINDOW_AFTER: usize = 256;
 /// line start. Single-line rules start at the hit's line start, which already covers
 /// patterns whose keyword sits after the secret (`"AKIA…" # aws`).
 const WINDOW_BEFORE: usize = 256;
+
+/// After this many bytes scanned, the keyword DFA is built: about 2 ms of build time,
+/// which the DFA's faster search repays within a few MB.
+const DFA_AFTER: u64 = 4 << 20;
+
+/// The case-insensitive keyword automaton. The overlapping search this scanner needs
+/// cannot use a prefilter, so the automaton's own speed is the speed.
+fn keyword_automaton(patterns: &[String], kind: AhoCorasickKind) -> AhoCorasick {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(kind))
+        .build(patterns)
+        // Keywords are plain strings; the builder only fails past its size limits,
+        // which thousands of short keywords do not reach.
+        .unwrap_or_else(|_| {
+            AhoCorasick::new(Vec::<String>::new()).expect("an empty automaton builds")
+        })
+}
 
 /// The tag of rules that find credentials by their surroundings, not by their format.
 const GENERIC_TAG: &str = "generic";
@@ -44,7 +64,15 @@ pub struct ScanInput<'a> {
 #[derive(Debug)]
 pub struct Scanner {
     rules: RuleSet,
+    /// The keyword automaton as a contiguous NFA: builds in a third of the DFA's time,
+    /// which is most of what a one-file scan (a pre-commit hook) pays for it.
     keywords: AhoCorasick,
+    /// The same automaton as a full DFA (one table lookup per byte), built once the
+    /// scanner has read enough for its build time to pay off.
+    keywords_dfa: OnceLock<AhoCorasick>,
+    keyword_patterns: Vec<String>,
+    /// Bytes scanned so far, which decides when to build `keywords_dfa`.
+    scanned: AtomicU64,
     /// For each automaton pattern, the rules that list it as a keyword.
     rules_by_keyword: Vec<Vec<usize>>,
     /// Rules with no keywords: they run over every input.
@@ -95,27 +123,34 @@ impl Scanner {
                 }
             }
         }
-        let keywords = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            // A full DFA: one table lookup per byte. The overlapping search this scanner
-            // needs cannot use a prefilter, so the automaton's own speed is the speed.
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(&patterns)
-            // Keywords are plain strings; the builder only fails past its size limits,
-            // which thousands of short keywords do not reach.
-            .unwrap_or_else(|_| {
-                AhoCorasick::new(Vec::<String>::new()).expect("an empty automaton builds")
-            });
+        let keywords = keyword_automaton(&patterns, AhoCorasickKind::ContiguousNFA);
         Scanner {
             rules,
             keywords,
+            keywords_dfa: OnceLock::new(),
+            keyword_patterns: patterns,
+            scanned: AtomicU64::new(0),
             rules_by_keyword,
             keywordless,
             path_only,
             reach,
             generic,
         }
+    }
+
+    /// The automaton for an input of `len` bytes: the DFA once the scanner has read
+    /// [`DFA_AFTER`] bytes in all, the NFA before.
+    fn automaton(&self, len: usize) -> &AhoCorasick {
+        if let Some(dfa) = self.keywords_dfa.get() {
+            return dfa;
+        }
+        let before = self.scanned.fetch_add(len as u64, Ordering::Relaxed);
+        if before + len as u64 >= DFA_AFTER {
+            return self
+                .keywords_dfa
+                .get_or_init(|| keyword_automaton(&self.keyword_patterns, AhoCorasickKind::DFA));
+        }
+        &self.keywords
     }
 
     fn reach(&self, rule_index: usize) -> Reach {
@@ -181,7 +216,7 @@ impl Scanner {
         // comparison: dense keywords (`token`, `://`) never pile up offsets to sort.
         let mut slot_of: Vec<u32> = Vec::new();
         let mut candidates: Vec<(usize, Vec<Range<usize>>)> = Vec::new();
-        for m in self.keywords.find_overlapping_iter(bytes) {
+        for m in self.automaton(bytes.len()).find_overlapping_iter(bytes) {
             let hit = m.start();
             for &rule_index in &self.rules_by_keyword[m.pattern().as_usize()] {
                 if slot_of.is_empty() {
@@ -748,6 +783,30 @@ tags = ["generic"]
         // `g2` starts past `p`'s span end: touching is not overlapping.
         assert_eq!(ids(&forward), vec!["g2", "p"]);
         assert_eq!(ids(&forward), ids(&backward));
+    }
+
+    #[test]
+    fn the_keyword_dfa_is_built_only_after_enough_input_and_finds_the_same() {
+        let s = scanner(OVERLAPPING);
+        let text = "token = \"dtk_Ab3De6Gh9Jk2Mn5Pq8St\"\ntoken = \"Zq8vLm3Rt6Yp1Wk4\"\n";
+        let input = ScanInput {
+            path: "a.conf",
+            bytes: text.as_bytes(),
+            commit: None,
+        };
+        let with_nfa = s.scan(input);
+        assert!(s.keywords_dfa.get().is_none(), "a small scan builds no DFA");
+        let big = "x".repeat(DFA_AFTER as usize);
+        assert!(s
+            .scan(ScanInput {
+                path: "big.txt",
+                bytes: big.as_bytes(),
+                commit: None,
+            })
+            .is_empty());
+        assert!(s.keywords_dfa.get().is_some());
+        assert_eq!(s.scan(input), with_nfa);
+        assert_eq!(with_nfa.len(), 3);
     }
 
     #[test]
