@@ -329,8 +329,11 @@ enum WriteStrategy {
 }
 
 fn write_strategy(path: &Path) -> WriteStrategy {
-    // `metadata` follows symlinks, so a link to `/dev/stdout` is written through as well.
-    match std::fs::metadata(path) {
+    match std::fs::symlink_metadata(path) {
+        // A rename would replace the link itself. `/dev/stdout` links to
+        // `/proc/self/fd/1`, whose target is whatever stdout is (a pipe, a terminal, a
+        // redirected file): write through the link, never over it.
+        Ok(meta) if meta.file_type().is_symlink() => WriteStrategy::Direct,
         Ok(meta) if !meta.is_file() && !meta.is_dir() => WriteStrategy::Direct,
         _ => WriteStrategy::TempAndRename,
     }
@@ -338,7 +341,7 @@ fn write_strategy(path: &Path) -> WriteStrategy {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename,
 /// so the file is never seen half-written. A target that exists and is not a regular file
-/// (a device, a FIFO) is written directly instead.
+/// (a device, a FIFO, a symlink such as `/dev/stdout`) is written directly instead.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
     let write_err = |source| EngineError::Write {
         path: path.to_path_buf(),
@@ -347,6 +350,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
     if write_strategy(path) == WriteStrategy::Direct {
         let mut target = std::fs::OpenOptions::new()
             .write(true)
+            // Through a link to a regular file, the report replaces the old content.
+            .truncate(std::fs::metadata(path).is_ok_and(|m| m.is_file()))
             .open(path)
             .map_err(write_err)?;
         target.write_all(bytes).map_err(write_err)?;
@@ -464,6 +469,23 @@ mod tests {
         assert_eq!(write_strategy(&path), WriteStrategy::TempAndRename);
         std::fs::write(&path, b"old").expect("write");
         assert_eq!(write_strategy(&path), WriteStrategy::TempAndRename);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_is_written_through_not_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("real.json");
+        std::fs::write(&target, b"a much longer old report").expect("write");
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        assert_eq!(write_strategy(&link), WriteStrategy::Direct);
+        write_atomically(&link, b"new").expect("write through the link");
+        assert!(std::fs::symlink_metadata(&link)
+            .expect("stat")
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&target).expect("read"), b"new");
     }
 
     #[cfg(unix)]
