@@ -37,19 +37,30 @@ pub(crate) struct ParsedIndex {
 
 /// Reads the index at `path`; a missing file is an empty index, as git treats it.
 pub(crate) fn read(path: &Path) -> Result<Option<ParsedIndex>, GitError> {
-    let data = match std::fs::read(path) {
-        Ok(data) => data,
+    let io_error = |reason: std::io::Error| GitError::Io {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(Some(ParsedIndex::default()))
         }
-        Err(reason) => {
-            return Err(GitError::Io {
-                path: path.to_path_buf(),
-                reason,
-            })
-        }
+        Err(reason) => return Err(io_error(reason)),
     };
-    parse(&data).map_err(|message| GitError::Index {
+    let len = file.metadata().map_err(io_error)?.len();
+    // A 50,000-file index is several MiB: mapping it instead of reading it into fresh
+    // memory is about a third of `--staged`'s own time in a large repository. git replaces
+    // the index by renaming a new file over it, so the mapped file is not rewritten under us.
+    let mapped;
+    let data: &[u8] = if len == 0 {
+        &[]
+    } else {
+        // SAFETY: the map is read-only and lives until parsing ends; see above for writers.
+        mapped = unsafe { memmap2::Mmap::map(&file) }.map_err(io_error)?;
+        &mapped
+    };
+    parse(data).map_err(|message| GitError::Index {
         path: path.to_path_buf(),
         reason: crate::error::GitMessage {
             message,
