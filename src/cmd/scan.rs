@@ -91,12 +91,12 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     for problem in &outcome.problems {
         eprintln!("warning: {problem}");
     }
-    report_detailed(
+    report(
         args,
         outcome.findings,
         &outcome.stats,
         outcome.skipped_generated,
-        Some(scanner.rules()),
+        scanner.rules(),
         started.elapsed(),
     )
 }
@@ -158,26 +158,16 @@ fn build_scanner(config: Option<&Path>, root: &Path) -> anyhow::Result<Scanner> 
     Ok(Scanner::new(rules))
 }
 
-/// Reports findings the same way for every scan mode: baseline filtering, findings
-/// enrichment (access-store lookups), the chosen format, the summary on stderr, and the
-/// exit code.
+/// Reports findings the same way for every scan mode: findings enrichment (access-store
+/// lookups), baseline filtering, revocation, the chosen format, the summary on stderr, and
+/// the exit code. `rules` are the scanner's own (SARIF's rule metadata), and
+/// `skipped_generated` counts files skipped as generated, where the mode knows it.
 pub fn report(
     args: &ScanArgs,
     findings: Vec<Finding>,
     stats: &ScanStats,
-    elapsed: Duration,
-) -> anyhow::Result<ExitCode> {
-    report_detailed(args, findings, stats, 0, None, elapsed)
-}
-
-/// [`report`] with what only some modes know: files skipped as generated, and the rules
-/// already loaded (SARIF's rule metadata; loaded again from the config when absent).
-pub fn report_detailed(
-    args: &ScanArgs,
-    findings: Vec<Finding>,
-    stats: &ScanStats,
     skipped_generated: u64,
-    rules: Option<&RuleSet>,
+    rules: &RuleSet,
     elapsed: Duration,
 ) -> anyhow::Result<ExitCode> {
     // 1. Enrichment: what the access store knows about leaked secrets-guard keys.
@@ -229,20 +219,12 @@ pub fn report_detailed(
         OutputFormat::Json => ReportFormat::Json,
         OutputFormat::Sarif => ReportFormat::Sarif,
     };
-    let reloaded;
-    let rules = match (format, rules) {
-        (ReportFormat::Sarif, None) => {
-            reloaded = load_scanner(args, &scan_root(&args.paths))?;
-            Some(reloaded.rules())
-        }
-        (_, rules) => rules,
-    };
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let options = ReportOptions {
         show_secrets: args.show_secrets,
         color: to_terminal && !matches!(std::env::var_os("NO_COLOR"), Some(v) if !v.is_empty()),
     };
-    let bytes = report::render(format, &findings, rules, options)?;
+    let bytes = report::render(format, &findings, Some(rules), options)?;
     match &args.output {
         Some(path) => report::write_atomically(path, &bytes)?,
         None => {

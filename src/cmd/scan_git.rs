@@ -57,7 +57,14 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let scan = result.with_context(|| format!("cannot scan {what} of {}", repo.display()))?;
 
     let stats = scan.stats.clone();
-    let code = scan::report(args, scan.findings, &stats.scan_stats(), start.elapsed())?;
+    let code = scan::report(
+        args,
+        scan.findings,
+        &stats.scan_stats(),
+        0,
+        scanner.rules(),
+        start.elapsed(),
+    )?;
     // After the report, so the git-specific counts sit next to its summary line.
     if !stats.submodules.is_empty() {
         eprintln!(
