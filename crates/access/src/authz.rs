@@ -1,13 +1,15 @@
 //! Who is acting, and the single place where permission checks happen.
 
+use crate::db::{p, Conn};
 use crate::error::{AccessError, Result};
 use crate::roles::{grant, Capability, Grant, Role};
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::serverkey::ServerKey;
+use serde::{Deserialize, Serialize};
 
 /// The user a session belongs to. Every command other than `init`, `login` and `key verify`
 /// acts as an `Actor`; the role is re-read inside each transaction, so a role changed by
 /// another process since login takes effect at once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     pub user_id: i64,
     pub email: String,
@@ -69,66 +71,72 @@ pub(crate) fn parse_role(text: &str) -> Result<Role> {
         })
 }
 
-/// Loads a member by id, with its scope.
-pub(crate) fn member_by_id(conn: &Connection, id: i64) -> Result<Option<Member>> {
-    let row: Option<(String, String, bool)> = conn
-        .query_row(
-            "SELECT email, role, all_subaccounts FROM users WHERE id = ?1",
-            params![id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    let Some((email, role, all)) = row else {
+/// Loads a member by id, with its scope, after checking the record's integrity code.
+pub(crate) fn member_by_id(conn: &Conn<'_>, key: &ServerKey, id: i64) -> Result<Option<Member>> {
+    let Some(row) = conn.query_opt(
+        "SELECT email, role, all_subaccounts FROM users WHERE id = ?1",
+        p![id],
+    )?
+    else {
         return Ok(None);
     };
-    let scope = if all {
+    crate::integrity::check_user(conn, key, id)?;
+    let scope = if row.flag(2)? {
         None
     } else {
-        let mut stmt = conn.prepare(
-            "SELECT subaccount_id FROM user_subaccounts WHERE user_id = ?1 ORDER BY subaccount_id",
-        )?;
-        let ids = stmt
-            .query_map(params![id], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        let ids = conn
+            .query(
+                "SELECT subaccount_id FROM user_subaccounts WHERE user_id = ?1 ORDER BY subaccount_id",
+                p![id],
+            )?
+            .iter()
+            .map(|r| r.int(0))
+            .collect::<Result<Vec<i64>>>()?;
         Some(ids)
     };
     Ok(Some(Member {
         id,
-        email,
-        role: parse_role(&role)?,
+        email: row.text(0)?,
+        role: parse_role(&row.text(1)?)?,
         scope,
     }))
 }
 
-pub(crate) fn member_by_email(conn: &Connection, email: &str) -> Result<Option<Member>> {
-    let id: Option<i64> = conn
-        .query_row(
-            "SELECT id FROM users WHERE email = ?1",
-            params![email],
-            |r| r.get(0),
-        )
-        .optional()?;
+pub(crate) fn member_by_email(
+    conn: &Conn<'_>,
+    key: &ServerKey,
+    email: &str,
+) -> Result<Option<Member>> {
+    let id = conn.query_opt(
+        "SELECT id FROM users WHERE lower(email) = lower(?1)",
+        p![email],
+    )?;
     match id {
-        Some(id) => member_by_id(conn, id),
+        Some(r) => member_by_id(conn, key, r.int(0)?),
         None => Ok(None),
     }
 }
 
-/// The acting member, checked to still exist and, when the account requires 2FA, to have
-/// verified it: until then a user can do nothing but log in with a code.
-pub(crate) fn acting(conn: &Connection, actor: &Actor) -> Result<Member> {
-    let Some(member) = member_by_id(conn, actor.user_id)? else {
+/// The acting member, checked to still exist, to be intact and, when the account requires
+/// 2FA, to have verified it: until then a user can do nothing but log in with a code.
+pub(crate) fn acting(conn: &Conn<'_>, key: &ServerKey, actor: &Actor) -> Result<Member> {
+    let Some(member) = member_by_id(conn, key, actor.user_id)? else {
         return Err(AccessError::Authentication(format!(
             "{} is no longer a member of this account",
             actor.email
         )));
     };
-    let (require_2fa, verified): (bool, bool) = conn.query_row(
-        "SELECT a.require_2fa, u.totp_verified FROM account a, users u WHERE a.id = 1 AND u.id = ?1",
-        params![actor.user_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+    let row = conn.query_one(
+        "SELECT a.require_2fa, u.totp_verified, u.enrolled FROM account a, users u WHERE a.id = 1 AND u.id = ?1",
+        p![actor.user_id],
     )?;
-    if require_2fa && !verified {
+    if !row.flag(2)? {
+        return Err(AccessError::Authentication(format!(
+            "{} has not accepted their invitation yet",
+            member.email
+        )));
+    }
+    if row.flag(0)? && !row.flag(1)? {
         return Err(AccessError::Authentication(format!(
             "{} has not verified 2FA yet: log in with a code from the authenticator app first",
             member.email

@@ -5,9 +5,9 @@ use crate::authz::{acting, Actor};
 use crate::error::{AccessError, Result};
 use crate::roles::Capability;
 use crate::store::Store;
+use crate::db::{p, Conn};
 use crate::subaccounts::subaccount_id;
-use rusqlite::params;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Minor-unit digits of the currencies we accept (ISO 4217).
 const CURRENCIES: &[(&str, u32)] = &[
@@ -115,18 +115,33 @@ pub fn format_minor(amount: i64, exponent: u32) -> String {
     )
 }
 
-/// A recorded charge.
-#[derive(Debug, Clone, Serialize)]
+/// The largest single charge, in minor units. With it, no number of charges a store can
+/// hold brings a total near the 64-bit limit, and the totals are summed with checks anyway.
+pub const MAX_CHARGE_MINOR: i64 = 1_000_000_000;
+
+/// A recorded charge, or the reversing entry that voids one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Charge {
     pub id: i64,
     pub subaccount: String,
+    /// Negative for a reversing entry.
     pub amount_minor: i64,
     pub currency: String,
     pub description: String,
+    #[serde(default)]
+    pub created: i64,
+    #[serde(default)]
+    pub recorded_by: String,
+    /// For a reversing entry: the charge it voids.
+    #[serde(default)]
+    pub reverses: Option<i64>,
+    /// For a charge: the reversing entry that voided it.
+    #[serde(default)]
+    pub voided_by: Option<i64>,
 }
 
 /// One subaccount's line in the rollup.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubaccountTotal {
     pub name: String,
     pub environment: String,
@@ -134,24 +149,25 @@ pub struct SubaccountTotal {
 }
 
 /// Each subaccount's total, and the primary account's total, which is their sum.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rollup {
     pub currency: String,
     pub total_minor: i64,
     pub subaccounts: Vec<SubaccountTotal>,
-    #[serde(skip)]
+    #[serde(default)]
     pub exponent: u32,
 }
 
-fn account_currency(conn: &rusqlite::Connection) -> Result<(String, u32)> {
-    Ok(conn.query_row(
+fn account_currency(conn: &Conn<'_>) -> Result<(String, u32)> {
+    let row = conn.query_one(
         "SELECT currency, currency_exponent FROM account WHERE id = 1",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?)
+        p![],
+    )?;
+    Ok((row.text(0)?, u32::try_from(row.int(1)?).unwrap_or(0)))
 }
 
-/// Records a usage charge against a subaccount. `amount` is a decimal string.
+/// Records a usage charge against a subaccount. `amount` is a decimal string of at most
+/// [`MAX_CHARGE_MINOR`] minor units.
 pub fn record_charge(
     store: &Store,
     actor: &Actor,
@@ -160,27 +176,31 @@ pub fn record_charge(
     description: &str,
 ) -> Result<Charge> {
     store.require_initialized()?;
-    if description.trim().is_empty() || description.len() > 500 {
-        return Err(AccessError::invalid(
-            "a charge needs a description of 1 to 500 characters",
-        ));
-    }
+    crate::validate::validate_text("a charge's description", description, 500)?;
     store.write(&actor.email, "billing record", subaccount, |tx, now| {
-        let me = acting(tx, actor)?;
+        let me = acting(tx, store.key(), actor)?;
         me.require(Capability::Billing, None, || {
             format!("record charges in subaccount {subaccount}")
         })?;
         let (currency, exponent) = account_currency(tx)?;
         let amount_minor = parse_amount(amount.trim(), exponent)?;
+        if amount_minor > MAX_CHARGE_MINOR {
+            return Err(AccessError::invalid(format!(
+                "one charge may be at most {} {currency}",
+                format_minor(MAX_CHARGE_MINOR, exponent)
+            )));
+        }
         let sub_id = subaccount_id(tx, subaccount)?;
-        tx.execute(
-            "INSERT INTO charges (subaccount_id, amount_minor, description, created, recorded_by)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![sub_id, amount_minor, description, now, me.email],
-        )?;
-        let id = tx.last_insert_rowid();
+        let id = tx
+            .query_one(
+                "INSERT INTO charges (subaccount_id, amount_minor, description, created, recorded_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                p![sub_id, amount_minor, description, now, &me.email],
+            )?
+            .int(0)?;
         audit::append(
             tx,
+            store.key(),
             &NewEntry {
                 at: now,
                 actor: &me.email,
@@ -191,6 +211,7 @@ pub fn record_charge(
                     "charge {id}: {} {currency} ({description})",
                     format_minor(amount_minor, exponent)
                 ),
+                subaccount: Some(sub_id),
             },
         )?;
         Ok(Charge {
@@ -199,48 +220,147 @@ pub fn record_charge(
             amount_minor,
             currency,
             description: description.to_owned(),
+            created: now,
+            recorded_by: me.email.clone(),
+            reverses: None,
+            voided_by: None,
         })
+    })
+}
+
+/// Voids charge `id` with an audited reversing entry of the opposite amount: charges are
+/// never edited. A charge can be voided once; a reversing entry cannot be voided.
+pub fn void_charge(store: &Store, actor: &Actor, id: i64, reason: &str) -> Result<Charge> {
+    store.require_initialized()?;
+    crate::validate::validate_text("the reason", reason, 500)?;
+    store.write(&actor.email, "billing void", &format!("charge {id}"), |tx, now| {
+        let me = acting(tx, store.key(), actor)?;
+        me.require(Capability::Billing, None, || format!("void charge {id}"))?;
+        let (currency, exponent) = account_currency(tx)?;
+        let row = tx
+            .query_opt(
+                "SELECT c.subaccount_id, s.name, c.amount_minor, c.reverses,
+                        (SELECT v.id FROM charges v WHERE v.reverses = c.id)
+                 FROM charges c JOIN subaccounts s ON s.id = c.subaccount_id WHERE c.id = ?1",
+                p![id],
+            )?
+            .ok_or_else(|| AccessError::NotFound {
+                what: "charge",
+                name: id.to_string(),
+            })?;
+        if row.opt_int(3)?.is_some() {
+            return Err(AccessError::invalid(format!(
+                "charge {id} is itself a reversing entry and cannot be voided"
+            )));
+        }
+        if let Some(by) = row.opt_int(4)? {
+            return Err(AccessError::invalid(format!(
+                "charge {id} was already voided by entry {by}"
+            )));
+        }
+        let (sub_id, subaccount, amount) = (row.int(0)?, row.text(1)?, row.int(2)?);
+        let description = format!("void of charge {id}: {reason}");
+        let new_id = tx
+            .query_one(
+                "INSERT INTO charges (subaccount_id, amount_minor, description, created, recorded_by, reverses)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+                p![sub_id, -amount, description.clone(), now, &me.email, id],
+            )?
+            .int(0)?;
+        audit::append(
+            tx,
+            store.key(),
+            &NewEntry {
+                at: now,
+                actor: &me.email,
+                action: "billing void",
+                target: &format!("charge {id}"),
+                result: "ok",
+                detail: &format!(
+                    "entry {new_id} reverses {} {currency} on {subaccount}: {reason}",
+                    format_minor(amount, exponent)
+                ),
+                subaccount: Some(sub_id),
+            },
+        )?;
+        Ok(Charge {
+            id: new_id,
+            subaccount,
+            amount_minor: -amount,
+            currency,
+            description,
+            created: now,
+            recorded_by: me.email.clone(),
+            reverses: Some(id),
+            voided_by: None,
+        })
+    })
+}
+
+/// Every charge and reversing entry, oldest first. Billing roles only.
+pub fn list_charges(store: &Store, actor: &Actor) -> Result<Vec<Charge>> {
+    store.require_initialized()?;
+    store.read_as(&actor.email, "billing charges", "", |tx, _| {
+        let me = acting(tx, store.key(), actor)?;
+        me.require(Capability::Billing, None, || "view charges".to_owned())?;
+        let (currency, _) = account_currency(tx)?;
+        tx.query(
+            "SELECT c.id, s.name, c.amount_minor, c.description, c.created, c.recorded_by, c.reverses,
+                    (SELECT v.id FROM charges v WHERE v.reverses = c.id)
+             FROM charges c JOIN subaccounts s ON s.id = c.subaccount_id ORDER BY c.id",
+            p![],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(Charge {
+                id: r.int(0)?,
+                subaccount: r.text(1)?,
+                amount_minor: r.int(2)?,
+                currency: currency.clone(),
+                description: r.text(3)?,
+                created: r.int(4)?,
+                recorded_by: r.text(5)?,
+                reverses: r.opt_int(6)?,
+                voided_by: r.opt_int(7)?,
+            })
+        })
+        .collect()
     })
 }
 
 /// The billing rollup. Only the Owner, Administrators and Billing Managers may see it.
 pub fn rollup(store: &Store, actor: &Actor) -> Result<Rollup> {
     store.require_initialized()?;
-    store.write(&actor.email, "billing rollup", "", |tx, _| {
-        let me = acting(tx, actor)?;
+    store.read_as(&actor.email, "billing rollup", "", |tx, _| {
+        let me = acting(tx, store.key(), actor)?;
         me.require(Capability::Billing, None, || "view billing".to_owned())?;
         compute_rollup(tx)
     })
 }
 
-pub(crate) fn compute_rollup(conn: &rusqlite::Connection) -> Result<Rollup> {
+pub(crate) fn compute_rollup(conn: &Conn<'_>) -> Result<Rollup> {
     let (currency, exponent) = account_currency(conn)?;
-    let mut stmt =
-        conn.prepare("SELECT s.id, s.name, s.environment FROM subaccounts s ORDER BY s.name")?;
-    let subs = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut amounts = conn.prepare("SELECT amount_minor FROM charges WHERE subaccount_id = ?1")?;
+    let subs = conn.query(
+        "SELECT id, name, environment FROM subaccounts ORDER BY name",
+        p![],
+    )?;
     let overflow = || AccessError::invalid("the billing totals overflow 64-bit minor units");
     let mut lines = Vec::with_capacity(subs.len());
     let mut total: i64 = 0;
-    for (id, name, environment) in subs {
+    for sub in subs {
         // Summed here with checked arithmetic rather than SQL SUM, so an overflow is an
         // error instead of a silently wrong number.
         let mut sub_total: i64 = 0;
-        for amount in amounts.query_map(params![id], |r| r.get::<_, i64>(0))? {
-            sub_total = sub_total.checked_add(amount?).ok_or_else(overflow)?;
+        for amount in conn.query(
+            "SELECT amount_minor FROM charges WHERE subaccount_id = ?1",
+            p![sub.int(0)?],
+        )? {
+            sub_total = sub_total.checked_add(amount.int(0)?).ok_or_else(overflow)?;
         }
         total = total.checked_add(sub_total).ok_or_else(overflow)?;
         lines.push(SubaccountTotal {
-            name,
-            environment,
+            name: sub.text(1)?,
+            environment: sub.text(2)?,
             total_minor: sub_total,
         });
     }

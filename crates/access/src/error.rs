@@ -37,13 +37,25 @@ pub enum AccessError {
     /// The database is in a state this version cannot read.
     #[error("the access database {path} is unusable: {problem}")]
     Corrupt { path: PathBuf, problem: String },
-    /// SQLite reported an error.
+    /// The database reported an error.
     #[error("database error in {path}: {source}")]
     Database {
         path: PathBuf,
         #[source]
-        source: rusqlite::Error,
+        source: DbError,
     },
+    /// Too many wrong codes for one account: every attempt is refused until `until`.
+    #[error("too many failed attempts for {email}: try again after {} ({} s from now)", crate::audit::time_text(*until), (*until - *now).max(1))]
+    TooManyAttempts { email: String, until: i64, now: i64 },
+    /// A stored record does not match its integrity code: it was changed without the server's key.
+    #[error("integrity check failed: {0}")]
+    Integrity(String),
+    /// The access server answered with an error that has no variant of its own here.
+    #[error("{message} (server error {code})")]
+    Remote { code: String, message: String },
+    /// The access server could not be reached, or answered something that is not the API.
+    #[error("access server {url}: {message}")]
+    Transport { url: String, message: String },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -61,7 +73,9 @@ impl AccessError {
             AccessError::PermissionDenied { .. }
                 | AccessError::Authentication(_)
                 | AccessError::Invariant(_)
-        )
+                | AccessError::TooManyAttempts { .. }
+                | AccessError::Integrity(_)
+        ) || self.is_remote_refusal()
     }
 
     /// Names the database file in a storage error raised where the path was not at hand.
@@ -95,12 +109,77 @@ impl AccessError {
     }
 }
 
+/// An error from one of the two database backends.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Postgres(#[from] postgres::Error),
+}
+
 impl From<rusqlite::Error> for AccessError {
     fn from(source: rusqlite::Error) -> AccessError {
         AccessError::Database {
             path: PathBuf::new(),
-            source,
+            source: source.into(),
         }
+    }
+}
+
+impl From<postgres::Error> for AccessError {
+    fn from(source: postgres::Error) -> AccessError {
+        AccessError::Database {
+            path: PathBuf::new(),
+            source: source.into(),
+        }
+    }
+}
+
+impl AccessError {
+    /// The stable code of this error in the HTTP API (`{"error": {"code", "message"}}`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AccessError::PermissionDenied { .. } => "permission_denied",
+            AccessError::Authentication(_) => "authentication_failed",
+            AccessError::Invariant(_) => "refused",
+            AccessError::NotFound { .. } => "not_found",
+            AccessError::AlreadyExists { .. } => "already_exists",
+            AccessError::InvalidInput(_) => "invalid_input",
+            AccessError::NotInitialized(_) => "not_initialized",
+            AccessError::TooManyAttempts { .. } => "too_many_attempts",
+            AccessError::Integrity(_) => "integrity_check_failed",
+            AccessError::Corrupt { .. } | AccessError::Database { .. } | AccessError::Io { .. } => {
+                "internal"
+            }
+            AccessError::Remote { .. } => "remote",
+            AccessError::Transport { .. } => "transport",
+        }
+    }
+
+    /// Rebuilds an error the server sent, so that the client exits as a local call would.
+    pub fn from_remote(code: &str, message: String) -> AccessError {
+        // The server's message already carries its variant's prefix; strip it so it is not doubled.
+        let strip = |prefix: &str| message.strip_prefix(prefix).unwrap_or(&message).to_owned();
+        match code {
+            "authentication_failed" => AccessError::Authentication(strip("authentication failed: ")),
+            "refused" => AccessError::Invariant(strip("refused: ")),
+            "invalid_input" => AccessError::InvalidInput(strip("invalid input: ")),
+            "integrity_check_failed" => AccessError::Integrity(strip("integrity check failed: ")),
+            "permission_denied" | "too_many_attempts" => AccessError::Remote {
+                code: code.to_owned(),
+                message,
+            },
+            _ => AccessError::Remote {
+                code: code.to_owned(),
+                message,
+            },
+        }
+    }
+
+    /// Whether an error that came back from the server is a refusal (exit 3).
+    pub fn is_remote_refusal(&self) -> bool {
+        matches!(self, AccessError::Remote { code, .. } if code == "permission_denied" || code == "too_many_attempts")
     }
 }
 

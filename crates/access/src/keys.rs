@@ -6,12 +6,12 @@
 
 use crate::audit::{self, NewEntry};
 use crate::authz::{acting, Actor, Member};
+use crate::db::{p, Conn, Row};
 use crate::error::{AccessError, Result};
 use crate::roles::Capability;
 use crate::store::Store;
 use crate::subaccounts::subaccount_id;
-use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sg_keyformat::ApiKey;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 pub const DEFAULT_GRACE_HOURS: u32 = 24;
 
 /// Where a key stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyStatus {
     /// Usable (including a rotated key still inside its grace period).
@@ -44,18 +44,34 @@ impl KeyStatus {
 }
 
 /// A key just issued. `secret` is the only copy of the key: show it once.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct IssuedKey {
     pub id: i64,
     pub name: String,
     pub subaccount: String,
     pub environment: String,
     pub expires: Option<i64>,
+    #[serde(rename = "key", with = "key_text")]
     pub secret: ApiKey,
 }
 
+/// An issued key travels (once, to its creator) as its text.
+mod key_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use sg_keyformat::ApiKey;
+
+    pub fn serialize<S: Serializer>(key: &ApiKey, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(key.expose())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ApiKey, D::Error> {
+        let text = String::deserialize(d)?;
+        ApiKey::parse(&text).map_err(|e| serde::de::Error::custom(format!("not a key: {e}")))
+    }
+}
+
 /// A key as listings show it: never the secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyInfo {
     pub id: i64,
     pub name: String,
@@ -74,7 +90,7 @@ pub struct KeyInfo {
 }
 
 /// What the store knows about a presented key. Never contains the secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyLookup {
     pub status: KeyStatus,
     pub subaccount: Option<String>,
@@ -96,7 +112,7 @@ impl KeyLookup {
 }
 
 /// A key found where it should not be, as the scanner reports it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LeakedKey {
     pub secret: String,
     /// The file it was found in.
@@ -106,7 +122,7 @@ pub struct LeakedKey {
 }
 
 /// A key `revoke_leaked` revoked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokedKey {
     pub key_id: i64,
     pub key_name: String,
@@ -117,7 +133,9 @@ pub struct RevokedKey {
     pub commit: Option<String>,
 }
 
-fn key_hash(secret: &str) -> String {
+/// The hash a key is stored and looked up by (SHA-256, hex): what `keys/status` takes
+/// instead of the key itself.
+pub fn key_hash(secret: &str) -> String {
     audit::hex(&Sha256::digest(secret.as_bytes()))
 }
 
@@ -142,23 +160,30 @@ const KEY_COLUMNS: &str = "k.id, k.subaccount_id, s.name, s.environment, k.name,
     k.hash, k.created, k.created_by, k.expires, k.revoked, k.grace_until, k.replaced_by, k.last_used
     FROM api_keys k JOIN subaccounts s ON s.id = k.subaccount_id";
 
-fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
+fn key_row(r: &Row) -> Result<KeyRow> {
     Ok(KeyRow {
-        id: r.get(0)?,
-        subaccount_id: r.get(1)?,
-        subaccount: r.get(2)?,
-        environment: r.get(3)?,
-        name: r.get(4)?,
-        prefix: r.get(5)?,
-        hash: r.get(6)?,
-        created: r.get(7)?,
-        created_by: r.get(8)?,
-        expires: r.get(9)?,
-        revoked: r.get(10)?,
-        grace_until: r.get(11)?,
-        replaced_by: r.get(12)?,
-        last_used: r.get(13)?,
+        id: r.int(0)?,
+        subaccount_id: r.int(1)?,
+        subaccount: r.text(2)?,
+        environment: r.text(3)?,
+        name: r.text(4)?,
+        prefix: r.text(5)?,
+        hash: r.text(6)?,
+        created: r.int(7)?,
+        created_by: r.text(8)?,
+        expires: r.opt_int(9)?,
+        revoked: r.opt_int(10)?,
+        grace_until: r.opt_int(11)?,
+        replaced_by: r.opt_int(12)?,
+        last_used: r.opt_int(13)?,
     })
+}
+
+fn key_rows(conn: &Conn<'_>, condition: &str, params: &[crate::db::Value]) -> Result<Vec<KeyRow>> {
+    conn.query(&format!("SELECT {KEY_COLUMNS} {condition}"), params)?
+        .iter()
+        .map(key_row)
+        .collect()
 }
 
 impl KeyRow {
@@ -202,14 +227,11 @@ impl KeyRow {
     }
 }
 
-fn key_by_id(conn: &Connection, id: i64) -> Result<KeyRow> {
-    conn.query_row(
-        &format!("SELECT {KEY_COLUMNS} WHERE k.id = ?1"),
-        params![id],
-        key_row,
-    )
-    .optional()?
-    .ok_or_else(|| AccessError::NotFound {
+fn key_by_id(conn: &Conn<'_>, id: i64) -> Result<KeyRow> {
+    key_rows(conn, "WHERE k.id = ?1", p![id])?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AccessError::NotFound {
         what: "key with id",
         name: id.to_string(),
     })
@@ -217,15 +239,12 @@ fn key_by_id(conn: &Connection, id: i64) -> Result<KeyRow> {
 
 /// Finds the stored key matching `secret`: candidates are narrowed by the display prefix,
 /// then the SHA-256 hashes are compared in constant time.
-fn find_by_secret(conn: &Connection, secret: &str) -> Result<Option<KeyRow>> {
+fn find_by_secret(conn: &Conn<'_>, secret: &str) -> Result<Option<KeyRow>> {
     let Ok(key) = ApiKey::parse(secret.trim()) else {
         return Ok(None);
     };
     let wanted = key_hash(key.expose());
-    let mut stmt = conn.prepare(&format!("SELECT {KEY_COLUMNS} WHERE k.display_prefix = ?1"))?;
-    let candidates = stmt
-        .query_map(params![key.display_prefix()], key_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let candidates = key_rows(conn, "WHERE k.display_prefix = ?1", p![key.display_prefix()])?;
     let mut found = None;
     for row in candidates {
         if bool::from(row.hash.as_bytes().ct_eq(wanted.as_bytes())) {
@@ -236,16 +255,11 @@ fn find_by_secret(conn: &Connection, secret: &str) -> Result<Option<KeyRow>> {
 }
 
 fn validate_key_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
-        return Err(AccessError::invalid(format!(
-            "key name {name:?} must be 1 to 100 printable characters"
-        )));
-    }
-    Ok(())
+    crate::validate::validate_text("the key name", name, 100)
 }
 
 fn insert_key(
-    conn: &Connection,
+    conn: &Conn<'_>,
     me: &Member,
     subaccount_id: i64,
     environment: &str,
@@ -257,20 +271,22 @@ fn insert_key(
         path: Default::default(),
         problem: format!("subaccount environment {environment:?}: {e}"),
     })?;
-    conn.execute(
-        "INSERT INTO api_keys (subaccount_id, name, display_prefix, hash, created, created_by, expires)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            subaccount_id,
-            name,
-            key.display_prefix(),
-            key_hash(key.expose()),
-            now,
-            me.email,
-            expires
-        ],
-    )?;
-    Ok((conn.last_insert_rowid(), key))
+    let id = conn
+        .query_one(
+            "INSERT INTO api_keys (subaccount_id, name, display_prefix, hash, created, created_by, expires)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+            p![
+                subaccount_id,
+                name,
+                key.display_prefix(),
+                key_hash(key.expose()),
+                now,
+                me.email.clone(),
+                expires
+            ],
+        )?
+        .int(0)?;
+    Ok((id, key))
 }
 
 /// Issues a key for one subaccount, and so for its environment.
@@ -288,20 +304,19 @@ pub fn create_key(
         return Err(AccessError::invalid("--expires-in must be at least 1 day"));
     }
     store.write(&actor.email, "key create", subaccount, |tx, now| {
-        let me = acting(tx, actor)?;
+        let me = acting(tx, store.key(), actor)?;
         let sub_id = subaccount_id(tx, subaccount)?;
         me.require(Capability::ManageKeys, Some(sub_id), || {
             format!("create keys in subaccount {subaccount}")
         })?;
-        let environment: String = tx.query_row(
-            "SELECT environment FROM subaccounts WHERE id = ?1",
-            params![sub_id],
-            |r| r.get(0),
-        )?;
+        let environment = tx
+            .query_one("SELECT environment FROM subaccounts WHERE id = ?1", p![sub_id])?
+            .text(0)?;
         let expires = expires_in_days.map(|d| now + i64::from(d) * 86_400);
         let (id, key) = insert_key(tx, &me, sub_id, &environment, name, expires, now)?;
         audit::append(
             tx,
+            store.key(),
             &NewEntry {
                 at: now,
                 actor: &me.email,
@@ -312,6 +327,7 @@ pub fn create_key(
                     "{name} in subaccount {subaccount} ({environment}), prefix {}",
                     key.display_prefix()
                 ),
+                subaccount: Some(sub_id),
             },
         )?;
         Ok(IssuedKey {
@@ -329,12 +345,12 @@ pub fn create_key(
 /// A Developer limited to some subaccounts sees only theirs.
 pub fn list_keys(store: &Store, actor: &Actor, subaccount: Option<&str>) -> Result<Vec<KeyInfo>> {
     store.require_initialized()?;
-    store.write(
+    store.read_as(
         &actor.email,
         "key list",
         subaccount.unwrap_or(""),
         |tx, now| {
-            let me = acting(tx, actor)?;
+            let me = acting(tx, store.key(), actor)?;
             let only = match subaccount {
                 Some(name) => {
                     let id = subaccount_id(tx, name)?;
@@ -348,10 +364,7 @@ pub fn list_keys(store: &Store, actor: &Actor, subaccount: Option<&str>) -> Resu
                     None
                 }
             };
-            let mut stmt = tx.prepare(&format!("SELECT {KEY_COLUMNS} ORDER BY k.id"))?;
-            let rows = stmt
-                .query_map([], key_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let rows = key_rows(tx, "ORDER BY k.id", p![])?;
             Ok(rows
                 .iter()
                 .filter(|r| only.is_none_or(|id| r.subaccount_id == id))
@@ -370,7 +383,7 @@ pub fn rotate_key(store: &Store, actor: &Actor, id: i64, grace_hours: u32) -> Re
         "key rotate",
         &format!("key {id}"),
         |tx, now| {
-            let me = acting(tx, actor)?;
+            let me = acting(tx, store.key(), actor)?;
             let old = key_by_id(tx, id)?;
             me.require(Capability::ManageKeys, Some(old.subaccount_id), || {
                 format!("rotate keys in subaccount {}", old.subaccount)
@@ -398,12 +411,14 @@ pub fn rotate_key(store: &Store, actor: &Actor, id: i64, grace_hours: u32) -> Re
                 now,
             )?;
             let grace_until = now + i64::from(grace_hours) * 3600;
-            tx.execute(
+            tx.exec(
                 "UPDATE api_keys SET grace_until = ?1, replaced_by = ?2 WHERE id = ?3",
-                params![grace_until, new_id, id],
+                p![grace_until, new_id, id],
             )?;
+            let subaccount_of_key = Some(old.subaccount_id);
             audit::append(
                 tx,
+                store.key(),
                 &NewEntry {
                     at: now,
                     actor: &me.email,
@@ -414,6 +429,7 @@ pub fn rotate_key(store: &Store, actor: &Actor, id: i64, grace_hours: u32) -> Re
                         "replaced by key {new_id} (prefix {}); old key valid until {grace_until}",
                         key.display_prefix()
                     ),
+                    subaccount: subaccount_of_key,
                 },
             )?;
             Ok(IssuedKey {
@@ -428,13 +444,21 @@ pub fn rotate_key(store: &Store, actor: &Actor, id: i64, grace_hours: u32) -> Re
     )
 }
 
-fn revoke_row(conn: &Connection, me: &Member, row: &KeyRow, now: i64, detail: &str) -> Result<()> {
-    conn.execute(
+fn revoke_row(
+    conn: &Conn<'_>,
+    key: &crate::ServerKey,
+    me: &Member,
+    row: &KeyRow,
+    now: i64,
+    detail: &str,
+) -> Result<()> {
+    conn.exec(
         "UPDATE api_keys SET revoked = ?1 WHERE id = ?2",
-        params![now, row.id],
+        p![now, row.id],
     )?;
     audit::append(
         conn,
+        key,
         &NewEntry {
             at: now,
             actor: &me.email,
@@ -442,6 +466,7 @@ fn revoke_row(conn: &Connection, me: &Member, row: &KeyRow, now: i64, detail: &s
             target: &format!("key {}", row.id),
             result: "ok",
             detail,
+            subaccount: Some(row.subaccount_id),
         },
     )?;
     Ok(())
@@ -455,7 +480,7 @@ pub fn revoke_key(store: &Store, actor: &Actor, id: i64) -> Result<KeyInfo> {
         "key revoke",
         &format!("key {id}"),
         |tx, now| {
-            let me = acting(tx, actor)?;
+            let me = acting(tx, store.key(), actor)?;
             let row = key_by_id(tx, id)?;
             me.require(Capability::ManageKeys, Some(row.subaccount_id), || {
                 format!("revoke keys in subaccount {}", row.subaccount)
@@ -465,6 +490,7 @@ pub fn revoke_key(store: &Store, actor: &Actor, id: i64) -> Result<KeyInfo> {
             }
             revoke_row(
                 tx,
+                store.key(),
                 &me,
                 &row,
                 now,
@@ -489,23 +515,51 @@ pub fn lookup_key(store: &Store, secret: &str) -> Result<KeyLookup> {
     })
 }
 
-/// `key verify`: [`lookup_key`], and when the key is live, records that it was used.
+/// How stale a key's `last_used` may get before a verification records the use again.
+/// Verifying is the hot path of services that check keys: most verifications are then
+/// reads, and only one a minute per key takes the write lock.
+pub const LAST_USED_RESOLUTION_SECONDS: i64 = 60;
+
+/// `key verify`: [`lookup_key`], and when the key is live, records that it was used (to
+/// the minute).
 pub fn verify_key(store: &Store, secret: &str) -> Result<KeyLookup> {
-    store.require_initialized()?;
     // Usage timestamps are bookkeeping, not a change of who may do what, so they are
     // not audited (every API call would otherwise append an entry).
-    store.write("", "key verify", "", |tx, now| {
+    let (result, stale) = store.read(|tx, now| {
         let Some(row) = find_by_secret(tx, secret)? else {
-            return Ok(KeyLookup::unknown());
+            return Ok((KeyLookup::unknown(), None));
         };
         let result = row.lookup(now);
-        if result.status == KeyStatus::Live {
-            tx.execute(
+        let stale = result.status == KeyStatus::Live
+            && row
+                .last_used
+                .is_none_or(|t| now - t >= LAST_USED_RESOLUTION_SECONDS);
+        Ok((result, stale.then_some(row.id)))
+    })?;
+    if let Some(id) = stale {
+        store.transaction(true, |tx, now| {
+            tx.exec(
                 "UPDATE api_keys SET last_used = ?1 WHERE id = ?2",
-                params![now, row.id],
-            )?;
-        }
-        Ok(result)
+                p![now, id],
+            )
+        })?;
+    }
+    Ok(result)
+}
+
+/// What the store knows about the key whose [`key_hash`] is `hash`, for a user who may
+/// view keys there: the scanner asks this of a server without ever sending the key.
+/// A key in a subaccount the user may not see is reported as unknown.
+pub fn key_status_by_hash(store: &Store, actor: &Actor, hash: &str) -> Result<KeyLookup> {
+    store.require_initialized()?;
+    store.read_as(&actor.email, "key status", "", |tx, now| {
+        let me = acting(tx, store.key(), actor)?;
+        me.require(Capability::ManageKeys, None, || "look up key status".to_owned())?;
+        let wanted = hash.trim().to_ascii_lowercase();
+        let found = key_rows(tx, "WHERE k.hash = ?1", p![wanted])?
+            .into_iter()
+            .find(|r| me.can(Capability::ManageKeys, Some(r.subaccount_id)));
+        Ok(found.map_or_else(KeyLookup::unknown, |r| r.lookup(now)))
     })
 }
 
@@ -520,7 +574,7 @@ pub fn revoke_leaked(store: &Store, actor: &Actor, leaks: &[LeakedKey]) -> Resul
         "key revoke-leaked",
         &format!("{} leaked keys", leaks.len()),
         |tx, now| {
-            let me = acting(tx, actor)?;
+            let me = acting(tx, store.key(), actor)?;
             let mut revoked: Vec<RevokedKey> = Vec::new();
             for leak in leaks {
                 let Some(row) = find_by_secret(tx, &leak.secret)? else {
@@ -543,6 +597,7 @@ pub fn revoke_leaked(store: &Store, actor: &Actor, leaks: &[LeakedKey]) -> Resul
                 };
                 revoke_row(
                     tx,
+                    store.key(),
                     &me,
                     &row,
                     now,
@@ -567,11 +622,8 @@ pub fn revoke_leaked(store: &Store, actor: &Actor, leaks: &[LeakedKey]) -> Resul
 }
 
 /// Every key with its creator, for the doctor.
-pub(crate) fn all_keys(conn: &Connection, now: i64) -> Result<Vec<(KeyInfo, i64)>> {
-    let mut stmt = conn.prepare(&format!("SELECT {KEY_COLUMNS} ORDER BY k.id"))?;
-    let rows = stmt
-        .query_map([], key_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+pub(crate) fn all_keys(conn: &Conn<'_>, now: i64) -> Result<Vec<(KeyInfo, i64)>> {
+    let rows = key_rows(conn, "ORDER BY k.id", p![])?;
     Ok(rows
         .iter()
         .map(|r| (r.info(now), r.subaccount_id))

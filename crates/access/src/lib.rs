@@ -44,33 +44,43 @@
 pub mod audit;
 mod authz;
 pub mod billing;
+pub mod db;
 pub mod doctor;
 mod error;
+mod integrity;
 pub mod keys;
+mod lockholder;
 pub mod roles;
+pub mod serverkey;
 pub mod session;
 mod store;
 pub mod subaccounts;
 pub mod totp;
 pub mod users;
+pub mod validate;
 
-pub use audit::{list_audit, verify_audit, verify_chain, AuditEntry, BadEntry, ChainReport};
+pub use audit::{
+    checkpoint, list_audit, verify_audit, verify_chain, AuditEntry, AuditQuery, BadEntry,
+    ChainReport, Checkpoint,
+};
 pub use authz::Actor;
-pub use billing::{record_charge, rollup, Charge, Rollup, SubaccountTotal};
+pub use billing::{list_charges, record_charge, rollup, void_charge, Charge, Rollup, SubaccountTotal};
 pub use doctor::{doctor, Warning};
-pub use error::{AccessError, Result};
+pub use error::{AccessError, DbError, Result};
 pub use keys::{
-    create_key, list_keys, lookup_key, revoke_key, revoke_leaked, rotate_key, verify_key,
-    IssuedKey, KeyInfo, KeyLookup, KeyStatus, LeakedKey, RevokedKey, DEFAULT_GRACE_HOURS,
+    create_key, key_hash, key_status_by_hash, list_keys, lookup_key, revoke_key, revoke_leaked,
+    rotate_key, verify_key, IssuedKey, KeyInfo, KeyLookup, KeyStatus, LeakedKey, RevokedKey,
+    DEFAULT_GRACE_HOURS,
 };
 pub use roles::{Capability, Grant, Role};
+pub use serverkey::ServerKey;
 pub use session::{
-    current_user, default_session_path, login, logout, read_session_file, write_session_file,
-    Credential, Session,
+    actor_for_token, current_user, default_session_path, end_sessions, list_sessions, login,
+    logout, read_session_file, write_session_file, Credential, Session, SessionInfo,
 };
-pub use store::{default_db_path, Store};
+pub use store::{default_db_path, rotate_server_key, Store};
 pub use subaccounts::{add_subaccount, list_subaccounts, Subaccount};
 pub use users::{
-    add_user, init, list_users, remove_user, set_role, transfer_ownership, whoami, Enrollment,
-    InitOptions, UserInfo,
+    accept_invite, init, invite_user, list_users, remove_user, reset_2fa, set_role,
+    transfer_ownership, whoami, Enrollment, InitOptions, Invitation, UserInfo,
 };

@@ -4,12 +4,12 @@ use crate::audit::{self, NewEntry};
 use crate::authz::{acting, Actor};
 use crate::error::{AccessError, Result};
 use crate::roles::Capability;
+use crate::db::{p, Conn};
 use crate::store::Store;
-use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A subaccount as listings show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subaccount {
     pub name: String,
     pub environment: String,
@@ -32,17 +32,13 @@ fn validate_name(name: &str) -> Result<()> {
     }
 }
 
-pub(crate) fn subaccount_id(conn: &Connection, name: &str) -> Result<i64> {
-    conn.query_row(
-        "SELECT id FROM subaccounts WHERE name = ?1",
-        params![name],
-        |r| r.get(0),
-    )
-    .optional()?
-    .ok_or_else(|| AccessError::NotFound {
-        what: "subaccount",
-        name: name.to_owned(),
-    })
+pub(crate) fn subaccount_id(conn: &Conn<'_>, name: &str) -> Result<i64> {
+    conn.query_opt("SELECT id FROM subaccounts WHERE name = ?1", p![name])?
+        .ok_or_else(|| AccessError::NotFound {
+            what: "subaccount",
+            name: name.to_owned(),
+        })?
+        .int(0)
 }
 
 /// Adds a subaccount for `environment` (`prod`, `qa`, `dev` or a custom name that can
@@ -61,7 +57,7 @@ pub fn add_subaccount(
         )));
     }
     store.write(&actor.email, "subaccount add", name, |tx, now| {
-        let me = acting(tx, actor)?;
+        let me = acting(tx, store.key(), actor)?;
         me.require(Capability::ManageSubaccounts, None, || {
             format!("add subaccount {name}")
         })?;
@@ -71,12 +67,15 @@ pub fn add_subaccount(
                 name: name.to_owned(),
             });
         }
-        tx.execute(
-            "INSERT INTO subaccounts (name, environment, created, created_by) VALUES (?1, ?2, ?3, ?4)",
-            params![name, environment, now, me.email],
-        )?;
+        let sub_id = tx
+            .query_one(
+                "INSERT INTO subaccounts (name, environment, created, created_by) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                p![name, environment, now, &me.email],
+            )?
+            .int(0)?;
         audit::append(
             tx,
+            store.key(),
             &NewEntry {
                 at: now,
                 actor: &me.email,
@@ -84,6 +83,7 @@ pub fn add_subaccount(
                 target: name,
                 result: "ok",
                 detail: &format!("environment {environment}"),
+                subaccount: Some(sub_id),
             },
         )?;
         Ok(Subaccount {
@@ -97,8 +97,8 @@ pub fn add_subaccount(
 /// Every subaccount, for anyone allowed to view usage.
 pub fn list_subaccounts(store: &Store, actor: &Actor) -> Result<Vec<Subaccount>> {
     store.require_initialized()?;
-    store.write(&actor.email, "subaccount list", "", |tx, _| {
-        let me = acting(tx, actor)?;
+    store.read_as(&actor.email, "subaccount list", "", |tx, _| {
+        let me = acting(tx, store.key(), actor)?;
         me.require(Capability::ViewUsageAndAudit, None, || {
             "list subaccounts".to_owned()
         })?;
@@ -106,17 +106,18 @@ pub fn list_subaccounts(store: &Store, actor: &Actor) -> Result<Vec<Subaccount>>
     })
 }
 
-pub(crate) fn all_subaccounts(conn: &Connection) -> Result<Vec<Subaccount>> {
-    let mut stmt =
-        conn.prepare("SELECT name, environment, created FROM subaccounts ORDER BY name")?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(Subaccount {
-                name: r.get(0)?,
-                environment: r.get(1)?,
-                created: r.get(2)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+pub(crate) fn all_subaccounts(conn: &Conn<'_>) -> Result<Vec<Subaccount>> {
+    conn.query(
+        "SELECT name, environment, created FROM subaccounts ORDER BY name",
+        p![],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Subaccount {
+            name: r.text(0)?,
+            environment: r.text(1)?,
+            created: r.int(2)?,
+        })
+    })
+    .collect()
 }

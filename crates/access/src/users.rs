@@ -1,24 +1,37 @@
-//! The account and its users: `init`, adding, removing and re-roling users, ownership transfer.
+//! The account and its users: `init`, invitations and their acceptance, resetting 2FA,
+//! removing and re-roling users, ownership transfer.
+//!
+//! Whoever enrols someone never sees that person's second factor: they get a single-use
+//! invitation token (stored only as a hash), and the invitee, redeeming it, is the only
+//! one shown the TOTP secret and recovery codes.
 
 use crate::audit::{self, NewEntry};
 use crate::authz::{acting, member_by_email, Actor, Member};
 use crate::billing::currency_exponent;
+use crate::db::{p, Conn};
 use crate::error::{AccessError, Result};
+use crate::integrity::{invitation_mac, recovery_mac, seal_user};
 use crate::roles::{capability_to_manage, Capability, Role};
+use crate::serverkey::ServerKey;
 use crate::store::Store;
 use crate::subaccounts::subaccount_id;
 use crate::totp;
+use crate::validate::{validate_email, email_skeleton};
 use rand::RngCore;
-use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// Recovery codes issued to each new user.
+/// Recovery codes issued to each user at enrolment.
 pub const RECOVERY_CODES: usize = 10;
+/// How long an invitation lasts unless `--expires-in` says otherwise.
+pub const DEFAULT_INVITE_HOURS: u32 = 72;
+/// The longest an invitation may last (`--expires-in`): 30 days.
+pub const MAX_INVITE_HOURS: u32 = 720;
+const INVITE_PREFIX: &str = "sginv_";
 
-/// What a new user needs to set up 2FA. Shown once and never again: only the TOTP secret
-/// (needed to check codes) and the hashes of the recovery codes are stored.
-#[derive(Debug, Clone, Serialize)]
+/// What a user needs to set up 2FA, shown once, to that user only: the sealed TOTP
+/// secret and the hashes of the recovery codes are all that is stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Enrollment {
     pub email: String,
     pub role: Role,
@@ -26,20 +39,33 @@ pub struct Enrollment {
     pub recovery_codes: Vec<String>,
 }
 
+/// A single-use invitation: the token goes to the invitee, only its hash is stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Invitation {
+    pub token: String,
+    pub email: String,
+    pub role: Role,
+    pub expires: i64,
+    /// `invite`, `owner` or `reset-2fa`.
+    pub purpose: String,
+}
+
 /// A user as `user list` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UserInfo {
     pub email: String,
     pub role: Role,
     /// `None`: every subaccount.
     pub subaccounts: Option<Vec<String>>,
+    /// Whether the invitation was accepted (a 2FA secret exists).
+    pub enrolled: bool,
     pub two_factor_verified: bool,
     pub last_login: Option<i64>,
     pub created: i64,
 }
 
 /// Settings chosen at `init`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InitOptions {
     pub account: String,
     pub owner_email: String,
@@ -47,23 +73,6 @@ pub struct InitOptions {
     pub currency: String,
     /// Whether users must verify 2FA before doing anything (the default).
     pub require_2fa: bool,
-}
-
-pub(crate) fn validate_email(email: &str) -> Result<()> {
-    let ok = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
-        && !email
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == ',');
-    if ok {
-        Ok(())
-    } else {
-        Err(AccessError::invalid(format!(
-            "{email:?} is not an email address"
-        )))
-    }
 }
 
 pub(crate) fn hash_hex(text: &str) -> String {
@@ -78,70 +87,108 @@ pub(crate) fn normalize_recovery_code(code: &str) -> String {
         .collect()
 }
 
-/// Creates the TOTP secret and recovery codes for a user row that was just inserted.
-fn enroll(conn: &Connection, user_id: i64, email: &str, role: Role) -> Result<Enrollment> {
-    let mut rng = rand::rngs::OsRng;
-    let mut secret = [0u8; totp::SECRET_BYTES];
-    rng.fill_bytes(&mut secret);
-    let secret_b32 = totp::base32_encode(&secret);
-    conn.execute(
-        "UPDATE users SET totp_secret = ?1 WHERE id = ?2",
-        params![secret_b32, user_id],
+/// The stored hash of a recovery code: salted per user (the codes carry 80 bits).
+pub(crate) fn recovery_hash(salt: &str, code: &str) -> String {
+    hash_hex(&format!("{salt}:{}", normalize_recovery_code(code)))
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut raw = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    audit::hex(&raw)
+}
+
+/// Issues an invitation for user `user_id`, ending any earlier one still open.
+fn issue_invitation(
+    conn: &Conn<'_>,
+    key: &ServerKey,
+    member: (&str, Role, i64),
+    purpose: &str,
+    hours: u32,
+    by: &str,
+    now: i64,
+) -> Result<Invitation> {
+    let (email, role, user_id) = member;
+    conn.exec(
+        "UPDATE invitations SET revoked = ?1 WHERE user_id = ?2 AND used IS NULL AND revoked IS NULL",
+        p![now, user_id],
     )?;
-    let mut codes = Vec::with_capacity(RECOVERY_CODES);
-    for _ in 0..RECOVERY_CODES {
-        let mut raw = [0u8; 7];
-        rng.fill_bytes(&mut raw);
-        let text = totp::base32_encode(&raw);
-        let code = format!("{}-{}", &text[..5], &text[5..10]);
-        conn.execute(
-            "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)",
-            params![user_id, hash_hex(&normalize_recovery_code(&code))],
-        )?;
-        codes.push(code);
-    }
-    Ok(Enrollment {
+    let token = format!("{INVITE_PREFIX}{}", random_hex(32));
+    let token_hash = hash_hex(&token);
+    let expires = now + i64::from(hours) * 3600;
+    conn.exec(
+        "INSERT INTO invitations (token_hash, user_id, purpose, created, expires, created_by, mac)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        p![
+            token_hash.clone(),
+            user_id,
+            purpose,
+            now,
+            expires,
+            by,
+            invitation_mac(key, &token_hash, user_id, purpose, expires)
+        ],
+    )?;
+    Ok(Invitation {
+        token,
         email: email.to_owned(),
         role,
-        otpauth_uri: totp::otpauth_uri(email, &secret_b32),
-        recovery_codes: codes,
+        expires,
+        purpose: purpose.to_owned(),
     })
 }
 
-/// Creates the account and its Owner. Fails if the database already has an account.
-pub fn init(store: &Store, options: &InitOptions) -> Result<Enrollment> {
+fn check_invite_hours(hours: Option<u32>) -> Result<u32> {
+    let hours = hours.unwrap_or(DEFAULT_INVITE_HOURS);
+    if hours == 0 || hours > MAX_INVITE_HOURS {
+        return Err(AccessError::invalid(format!(
+            "--expires-in must be 1 to {MAX_INVITE_HOURS} hours"
+        )));
+    }
+    Ok(hours)
+}
+
+/// Creates the account and its Owner, and returns the Owner's invitation. Fails if the
+/// store already has an account.
+pub fn init(store: &Store, options: &InitOptions) -> Result<Invitation> {
     validate_email(&options.owner_email)?;
     let name = options.account.trim();
-    if name.is_empty() || name.len() > 200 {
-        return Err(AccessError::invalid(
-            "the account name must be 1 to 200 characters",
-        ));
-    }
+    crate::validate::validate_text("the account name", name, 200)?;
     let currency = options.currency.to_ascii_uppercase();
     let exponent = currency_exponent(&currency)?;
-    store.write(&options.owner_email, "init", name, |tx, now| {
-        let existing: Option<String> = tx
-            .query_row("SELECT name FROM account WHERE id = 1", [], |r| r.get(0))
-            .optional()?;
-        if let Some(existing) = existing {
+    let key = store.key();
+    store.write(&options.owner_email, "init", name, |conn, now| {
+        if let Some(existing) = conn.query_opt("SELECT name FROM account WHERE id = 1", p![])? {
             return Err(AccessError::invalid(format!(
-                "this database already has an account ({existing:?}); use another --db"
+                "this store already has an account ({:?}); use another database",
+                existing.text(0)?
             )));
         }
-        tx.execute(
-            "INSERT INTO account (id, name, currency, currency_exponent, require_2fa, created)
-             VALUES (1, ?1, ?2, ?3, ?4, ?5)",
-            params![name, currency, exponent, options.require_2fa, now],
+        conn.exec(
+            "INSERT INTO account (id, name, currency, currency_exponent, require_2fa, created, audit_keyed)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, 1)",
+            p![name, currency.clone(), i64::from(exponent), options.require_2fa, now],
         )?;
-        tx.execute(
-            "INSERT INTO users (email, role, totp_secret, created, added_by)
-             VALUES (?1, 'owner', '', ?2, ?1)",
-            params![options.owner_email, now],
+        let id = conn
+            .query_one(
+                "INSERT INTO users (email, role, totp_secret, created, added_by, email_skeleton, enrolled)
+                 VALUES (?1, 'owner', '', ?2, ?1, ?3, 0) RETURNING id",
+                p![options.owner_email.clone(), now, email_skeleton(&options.owner_email)],
+            )?
+            .int(0)?;
+        seal_user(conn, key, id)?;
+        let invitation = issue_invitation(
+            conn,
+            key,
+            (&options.owner_email, Role::Owner, id),
+            "owner",
+            DEFAULT_INVITE_HOURS,
+            &options.owner_email,
+            now,
         )?;
-        let id = tx.last_insert_rowid();
-        let enrollment = enroll(tx, id, &options.owner_email, Role::Owner)?;
         audit::append(
-            tx,
+            conn,
+            key,
             &NewEntry {
                 at: now,
                 actor: &options.owner_email,
@@ -149,14 +196,15 @@ pub fn init(store: &Store, options: &InitOptions) -> Result<Enrollment> {
                 target: name,
                 result: "ok",
                 detail: &format!("owner {}, currency {currency}", options.owner_email),
+                subaccount: None,
             },
         )?;
-        Ok(enrollment)
+        Ok(invitation)
     })
 }
 
 /// Resolves subaccount names to ids, failing on the first unknown one.
-fn scope_ids(conn: &Connection, names: &[String]) -> Result<Vec<i64>> {
+fn scope_ids(conn: &Conn<'_>, names: &[String]) -> Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(names.len());
     for name in names {
         ids.push(subaccount_id(conn, name)?);
@@ -166,19 +214,16 @@ fn scope_ids(conn: &Connection, names: &[String]) -> Result<Vec<i64>> {
     Ok(ids)
 }
 
-fn set_scope(conn: &Connection, user_id: i64, scope: Option<&[i64]>) -> Result<()> {
-    conn.execute(
-        "DELETE FROM user_subaccounts WHERE user_id = ?1",
-        params![user_id],
-    )?;
-    conn.execute(
+fn set_scope(conn: &Conn<'_>, user_id: i64, scope: Option<&[i64]>) -> Result<()> {
+    conn.exec("DELETE FROM user_subaccounts WHERE user_id = ?1", p![user_id])?;
+    conn.exec(
         "UPDATE users SET all_subaccounts = ?1 WHERE id = ?2",
-        params![scope.is_none(), user_id],
+        p![scope.is_none(), user_id],
     )?;
     for id in scope.unwrap_or_default() {
-        conn.execute(
+        conn.exec(
             "INSERT INTO user_subaccounts (user_id, subaccount_id) VALUES (?1, ?2)",
-            params![user_id, id],
+            p![user_id, *id],
         )?;
     }
     Ok(())
@@ -204,67 +249,255 @@ fn check_scope_role(role: Role, scope: Option<&Vec<String>>) -> Result<()> {
     Ok(())
 }
 
-/// Adds a user with `role` (and, for Developers, optionally only `scope`'s subaccounts).
-pub fn add_user(
-    store: &Store,
-    actor: &Actor,
-    email: &str,
-    role: Role,
-    scope: Option<&Vec<String>>,
-) -> Result<Enrollment> {
-    store.require_initialized()?;
-    validate_email(email)?;
-    check_scope_role(role, scope)?;
-    store.write(&actor.email, "user add", email, |tx, now| {
-        let me = acting(tx, actor)?;
-        require_may_grant(&me, role, "add", email)?;
-        if member_by_email(tx, email)?.is_some() {
+/// Refuses an email that is, or looks like, an existing user's.
+fn refuse_lookalike(conn: &Conn<'_>, email: &str) -> Result<()> {
+    let rows = conn.query(
+        "SELECT email FROM users WHERE lower(email) = lower(?1) OR email_skeleton = ?2",
+        p![email, email_skeleton(email)],
+    )?;
+    if let Some(row) = rows.first() {
+        let existing = row.text(0)?;
+        if existing.eq_ignore_ascii_case(email) {
             return Err(AccessError::AlreadyExists {
                 what: "user",
                 name: email.to_owned(),
             });
         }
-        let ids = scope.map(|names| scope_ids(tx, names)).transpose()?;
-        tx.execute(
-            "INSERT INTO users (email, role, totp_secret, created, added_by)
-             VALUES (?1, ?2, '', ?3, ?4)",
-            params![email, role.as_str(), now, me.email],
-        )?;
-        let id = tx.last_insert_rowid();
-        set_scope(tx, id, ids.as_deref())?;
-        let enrollment = enroll(tx, id, email, role)?;
+        return Err(AccessError::invalid(format!(
+            "{email:?} can be mistaken for the existing user {existing:?} (confusable characters); use another address"
+        )));
+    }
+    Ok(())
+}
+
+/// Invites a user with `role` (and, for Developers, only `scope`'s subaccounts). Returns
+/// the single-use invitation; the invitee redeems it with [`accept_invite`].
+pub fn invite_user(
+    store: &Store,
+    actor: &Actor,
+    email: &str,
+    role: Role,
+    scope: Option<&Vec<String>>,
+    expires_in_hours: Option<u32>,
+) -> Result<Invitation> {
+    store.require_initialized()?;
+    validate_email(email)?;
+    check_scope_role(role, scope)?;
+    let hours = check_invite_hours(expires_in_hours)?;
+    let key = store.key();
+    store.write(&actor.email, "user invite", email, |conn, now| {
+        let me = acting(conn, key, actor)?;
+        require_may_grant(&me, role, "invite", email)?;
+        refuse_lookalike(conn, email)?;
+        let ids = scope.map(|names| scope_ids(conn, names)).transpose()?;
+        let id = conn
+            .query_one(
+                "INSERT INTO users (email, role, totp_secret, created, added_by, email_skeleton, enrolled)
+                 VALUES (?1, ?2, '', ?3, ?4, ?5, 0) RETURNING id",
+                p![email, role.as_str(), now, me.email.clone(), email_skeleton(email)],
+            )?
+            .int(0)?;
+        set_scope(conn, id, ids.as_deref())?;
+        seal_user(conn, key, id)?;
+        let invitation = issue_invitation(conn, key, (email, role, id), "invite", hours, &me.email, now)?;
         let detail = match scope {
-            Some(names) => format!("role {role}, subaccounts {}", names.join(",")),
-            None => format!("role {role}"),
+            Some(names) => format!("role {role}, subaccounts {}, expires in {hours} h", names.join(",")),
+            None => format!("role {role}, expires in {hours} h"),
         };
         audit::append(
-            tx,
+            conn,
+            key,
             &NewEntry {
                 at: now,
                 actor: &me.email,
-                action: "user add",
+                action: "user invite",
                 target: email,
                 result: "ok",
                 detail: &detail,
+                subaccount: None,
             },
         )?;
-        Ok(enrollment)
+        Ok(invitation)
     })
 }
 
-fn target_member(conn: &Connection, email: &str) -> Result<Member> {
-    member_by_email(conn, email)?.ok_or_else(|| AccessError::NotFound {
+/// Redeems an invitation: creates the invitee's TOTP secret and recovery codes and returns
+/// them, once. An expired, used or revoked invitation is refused.
+pub fn accept_invite(store: &Store, token: &str) -> Result<Enrollment> {
+    store.require_initialized()?;
+    let key = store.key();
+    let token = token.trim();
+    let refused = || {
+        AccessError::Authentication(
+            "this invitation is not valid (unknown, expired, already used or revoked): ask for a new one".to_owned(),
+        )
+    };
+    // Refusals are decided inside the transaction but recorded after it.
+    let outcome = store.transaction(true, |conn, now| {
+        let row = conn.query_opt(
+            "SELECT i.user_id, i.purpose, i.expires, i.used, i.revoked, i.mac, u.email, u.role
+             FROM invitations i JOIN users u ON u.id = i.user_id WHERE i.token_hash = ?1",
+            p![hash_hex(token)],
+        )?;
+        let Some(row) = row else {
+            return Ok(Err(("(unknown invitation)".to_owned(), refused())));
+        };
+        let (user_id, purpose, expires) = (row.int(0)?, row.text(1)?, row.int(2)?);
+        let email = row.text(6)?;
+        let expected = invitation_mac(key, &hash_hex(token), user_id, &purpose, expires);
+        if !crate::integrity::constant_time_eq(&row.text(5)?, &expected) {
+            return Err(AccessError::Integrity(format!(
+                "the invitation for {email} was changed or added without the server's key"
+            )));
+        }
+        if row.opt_int(3)?.is_some() || row.opt_int(4)?.is_some() || expires <= now {
+            return Ok(Err((email, refused())));
+        }
+        crate::integrity::check_user(conn, key, user_id)?;
+        let role = crate::authz::parse_role(&row.text(7)?)?;
+        conn.exec(
+            "UPDATE invitations SET used = ?1 WHERE token_hash = ?2",
+            p![now, hash_hex(token)],
+        )?;
+        let enrollment = enroll(conn, key, user_id, &email, role)?;
+        audit::append(
+            conn,
+            key,
+            &NewEntry {
+                at: now,
+                actor: &email,
+                action: "accept-invite",
+                target: &email,
+                result: "ok",
+                detail: &format!("{purpose}: 2FA secret and recovery codes issued"),
+                subaccount: None,
+            },
+        )?;
+        Ok(Ok(enrollment))
+    })?;
+    match outcome {
+        Ok(enrollment) => Ok(enrollment),
+        Err((who, err)) => {
+            store.record_refusal(&who, "accept-invite", &who, &err)?;
+            Err(err)
+        }
+    }
+}
+
+/// Creates the TOTP secret (sealed under the server key) and recovery codes of a user.
+fn enroll(
+    conn: &Conn<'_>,
+    key: &ServerKey,
+    user_id: i64,
+    email: &str,
+    role: Role,
+) -> Result<Enrollment> {
+    let mut secret = [0u8; totp::SECRET_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    let salt = random_hex(16);
+    conn.exec(
+        "UPDATE users SET totp_secret = ?1, enrolled = 1, totp_verified = 0, last_totp_step = -1, recovery_salt = ?2
+         WHERE id = ?3",
+        p![key.seal_totp(user_id, &secret), salt.clone(), user_id],
+    )?;
+    conn.exec("DELETE FROM recovery_codes WHERE user_id = ?1", p![user_id])?;
+    let mut codes = Vec::with_capacity(RECOVERY_CODES);
+    for _ in 0..RECOVERY_CODES {
+        let mut raw = [0u8; 10];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        let text = totp::base32_encode(&raw);
+        let code = format!("{}-{}-{}-{}", &text[..4], &text[4..8], &text[8..12], &text[12..16]);
+        let hash = recovery_hash(&salt, &code);
+        conn.exec(
+            "INSERT INTO recovery_codes (user_id, code_hash, mac) VALUES (?1, ?2, ?3)",
+            p![user_id, hash.clone(), recovery_mac(key, user_id, &hash)],
+        )?;
+        codes.push(code);
+    }
+    seal_user(conn, key, user_id)?;
+    Ok(Enrollment {
+        email: email.to_owned(),
+        role,
+        otpauth_uri: totp::otpauth_uri(email, &totp::base32_encode(&secret)),
+        recovery_codes: codes,
+    })
+}
+
+fn target_member(conn: &Conn<'_>, key: &ServerKey, email: &str) -> Result<Member> {
+    member_by_email(conn, key, email)?.ok_or_else(|| AccessError::NotFound {
         what: "user",
         name: email.to_owned(),
+    })
+}
+
+/// Ends a user's sessions, clears their 2FA secret and recovery codes, and returns a new
+/// invitation for them to enrol again. The Owner may do this for anyone else;
+/// Administrators for the roles below their own.
+pub fn reset_2fa(
+    store: &Store,
+    actor: &Actor,
+    email: &str,
+    expires_in_hours: Option<u32>,
+) -> Result<Invitation> {
+    store.require_initialized()?;
+    let hours = check_invite_hours(expires_in_hours)?;
+    let key = store.key();
+    store.write(&actor.email, "user reset-2fa", email, |conn, now| {
+        let me = acting(conn, key, actor)?;
+        let target = target_member(conn, key, email)?;
+        if target.id == me.id {
+            return Err(AccessError::Invariant(
+                "you cannot reset your own 2FA: ask the Owner or an administrator".to_owned(),
+            ));
+        }
+        let Some(capability) = capability_to_manage(target.role) else {
+            return Err(AccessError::Invariant(
+                "the Owner's 2FA cannot be reset by another user: the Owner uses a recovery code".to_owned(),
+            ));
+        };
+        me.require(capability, None, || {
+            format!("reset the 2FA of {} ({})", target.email, target.role)
+        })?;
+        conn.exec("DELETE FROM sessions WHERE user_id = ?1", p![target.id])?;
+        conn.exec("DELETE FROM recovery_codes WHERE user_id = ?1", p![target.id])?;
+        conn.exec(
+            "UPDATE users SET totp_secret = '', enrolled = 0, totp_verified = 0, last_totp_step = -1 WHERE id = ?1",
+            p![target.id],
+        )?;
+        seal_user(conn, key, target.id)?;
+        let invitation = issue_invitation(
+            conn,
+            key,
+            (&target.email, target.role, target.id),
+            "reset-2fa",
+            hours,
+            &me.email,
+            now,
+        )?;
+        audit::append(
+            conn,
+            key,
+            &NewEntry {
+                at: now,
+                actor: &me.email,
+                action: "user reset-2fa",
+                target: &target.email,
+                result: "ok",
+                detail: "sessions ended, 2FA and recovery codes cleared, new invitation issued",
+                subaccount: None,
+            },
+        )?;
+        Ok(invitation)
     })
 }
 
 /// Removes a user. The Owner cannot be removed: ownership must be transferred first.
 pub fn remove_user(store: &Store, actor: &Actor, email: &str) -> Result<()> {
     store.require_initialized()?;
-    store.write(&actor.email, "user remove", email, |tx, now| {
-        let me = acting(tx, actor)?;
-        let target = target_member(tx, email)?;
+    let key = store.key();
+    store.write(&actor.email, "user remove", email, |conn, now| {
+        let me = acting(conn, key, actor)?;
+        let target = target_member(conn, key, email)?;
         let Some(capability) = capability_to_manage(target.role) else {
             return Err(AccessError::Invariant(
                 "the Owner cannot be removed: transfer ownership first".to_owned(),
@@ -273,9 +506,10 @@ pub fn remove_user(store: &Store, actor: &Actor, email: &str) -> Result<()> {
         me.require(capability, None, || {
             format!("remove {} ({})", target.email, target.role)
         })?;
-        tx.execute("DELETE FROM users WHERE id = ?1", params![target.id])?;
+        conn.exec("DELETE FROM users WHERE id = ?1", p![target.id])?;
         audit::append(
-            tx,
+            conn,
+            key,
             &NewEntry {
                 at: now,
                 actor: &me.email,
@@ -283,14 +517,16 @@ pub fn remove_user(store: &Store, actor: &Actor, email: &str) -> Result<()> {
                 target: &target.email,
                 result: "ok",
                 detail: &format!("was {}", target.role),
+                subaccount: None,
             },
         )?;
         Ok(())
     })
 }
 
-/// Gives a user a new role (and, for Developers, optionally a subaccount scope).
-/// The Owner cannot be demoted, and nobody becomes Owner except by transfer.
+/// Gives a user a new role. A Developer gets exactly the subaccounts `scope` names (none
+/// when it names none: the scope must be given, so a re-role fails closed). The Owner
+/// cannot be demoted, and nobody becomes Owner except by transfer.
 pub fn set_role(
     store: &Store,
     actor: &Actor,
@@ -300,9 +536,10 @@ pub fn set_role(
 ) -> Result<()> {
     store.require_initialized()?;
     check_scope_role(role, scope)?;
-    store.write(&actor.email, "user role", email, |tx, now| {
-        let me = acting(tx, actor)?;
-        let target = target_member(tx, email)?;
+    let key = store.key();
+    store.write(&actor.email, "user role", email, |conn, now| {
+        let me = acting(conn, key, actor)?;
+        let target = target_member(conn, key, email)?;
         let Some(current) = capability_to_manage(target.role) else {
             return Err(AccessError::Invariant(
                 "the Owner cannot be demoted: transfer ownership first".to_owned(),
@@ -312,27 +549,29 @@ pub fn set_role(
             format!("change the role of {} ({})", target.email, target.role)
         })?;
         require_may_grant(&me, role, "make", email)?;
-        let ids = scope.map(|names| scope_ids(tx, names)).transpose()?;
-        tx.execute(
+        let ids = scope.map(|names| scope_ids(conn, names)).transpose()?;
+        conn.exec(
             "UPDATE users SET role = ?1 WHERE id = ?2",
-            params![role.as_str(), target.id],
+            p![role.as_str(), target.id],
         )?;
         // A scope belongs to the Developer role; other roles see every subaccount.
-        let keep = if role == Role::Developer && scope.is_none() {
-            target
-                .scope
-                .clone()
-                .filter(|_| target.role == Role::Developer)
+        let scope_ids: Option<Vec<i64>> = if role == Role::Developer {
+            Some(ids.unwrap_or_default())
         } else {
-            ids
+            None
         };
-        set_scope(tx, target.id, keep.as_deref())?;
-        let detail = match scope {
-            Some(names) => format!("{} -> {role}, subaccounts {}", target.role, names.join(",")),
-            None => format!("{} -> {role}", target.role),
+        set_scope(conn, target.id, scope_ids.as_deref())?;
+        seal_user(conn, key, target.id)?;
+        let detail = match (role, scope) {
+            (Role::Developer, Some(names)) => {
+                format!("{} -> {role}, subaccounts {}", target.role, names.join(","))
+            }
+            (Role::Developer, None) => format!("{} -> {role}, no subaccounts", target.role),
+            _ => format!("{} -> {role}", target.role),
         };
         audit::append(
-            tx,
+            conn,
+            key,
             &NewEntry {
                 at: now,
                 actor: &me.email,
@@ -340,6 +579,7 @@ pub fn set_role(
                 target: &target.email,
                 result: "ok",
                 detail: &detail,
+                subaccount: None,
             },
         )?;
         Ok(())
@@ -347,40 +587,38 @@ pub fn set_role(
 }
 
 /// Makes `email` the Owner; the old Owner becomes an Administrator. The new Owner must have
-/// verified 2FA (when required), so the account can never end up with an Owner who cannot act.
-pub fn transfer_ownership(store: &Store, actor: &Actor, email: &str) -> Result<()> {
+/// completed enrolment and verified 2FA, and the Owner must confirm with a fresh code.
+pub fn transfer_ownership(store: &Store, actor: &Actor, email: &str, otp: &str) -> Result<()> {
     store.require_initialized()?;
-    store.write(&actor.email, "transfer-ownership", email, |tx, now| {
-        let me = acting(tx, actor)?;
+    let key = store.key();
+    store.write(&actor.email, "transfer-ownership", email, |conn, now| {
+        let me = acting(conn, key, actor)?;
         me.require(Capability::TransferOwnership, None, || {
             format!("transfer ownership to {email}")
         })?;
-        let target = target_member(tx, email)?;
+        crate::session::consume_code(conn, key, me.id, otp, now)?;
+        let target = target_member(conn, key, email)?;
         if target.id == me.id {
             return Err(AccessError::invalid(format!("{email} is already the Owner")));
         }
-        let (require_2fa, verified): (bool, bool) = tx.query_row(
-            "SELECT a.require_2fa, u.totp_verified FROM account a, users u WHERE a.id = 1 AND u.id = ?1",
-            params![target.id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+        let row = conn.query_one(
+            "SELECT enrolled, totp_verified FROM users WHERE id = ?1",
+            p![target.id],
         )?;
-        if require_2fa && !verified {
+        if !row.flag(0)? || !row.flag(1)? {
             return Err(AccessError::Invariant(format!(
-                "{email} has not verified 2FA yet: they must log in once before they can own the account"
+                "{email} has not completed enrolment (accepted the invitation and logged in with a code): they cannot own the account yet"
             )));
         }
-        tx.execute(
-            "UPDATE users SET role = 'administrator' WHERE id = ?1",
-            params![me.id],
-        )?;
-        tx.execute(
-            "UPDATE users SET role = 'owner' WHERE id = ?1",
-            params![target.id],
-        )?;
-        set_scope(tx, me.id, None)?;
-        set_scope(tx, target.id, None)?;
+        conn.exec("UPDATE users SET role = 'administrator' WHERE id = ?1", p![me.id])?;
+        conn.exec("UPDATE users SET role = 'owner' WHERE id = ?1", p![target.id])?;
+        set_scope(conn, me.id, None)?;
+        set_scope(conn, target.id, None)?;
+        seal_user(conn, key, me.id)?;
+        seal_user(conn, key, target.id)?;
         audit::append(
-            tx,
+            conn,
+            key,
             &NewEntry {
                 at: now,
                 actor: &me.email,
@@ -388,6 +626,7 @@ pub fn transfer_ownership(store: &Store, actor: &Actor, email: &str) -> Result<(
                 target: &target.email,
                 result: "ok",
                 detail: &format!("{} -> owner; {} -> administrator", target.email, me.email),
+                subaccount: None,
             },
         )?;
         Ok(())
@@ -397,57 +636,46 @@ pub fn transfer_ownership(store: &Store, actor: &Actor, email: &str) -> Result<(
 /// Every user, for anyone allowed to view usage.
 pub fn list_users(store: &Store, actor: &Actor) -> Result<Vec<UserInfo>> {
     store.require_initialized()?;
-    store.write(&actor.email, "user list", "", |tx, _| {
-        let me = acting(tx, actor)?;
-        me.require(Capability::ViewUsageAndAudit, None, || {
-            "list users".to_owned()
-        })?;
-        let mut stmt = tx.prepare(
-            "SELECT id, email, role, all_subaccounts, totp_verified, last_login, created
+    let key = store.key();
+    store.read_as(&actor.email, "user list", "", |conn, _| {
+        let me = acting(conn, key, actor)?;
+        me.require(Capability::ViewUsageAndAudit, None, || "list users".to_owned())?;
+        let rows = conn.query(
+            "SELECT id, email, role, all_subaccounts, totp_verified, last_login, created, enrolled
              FROM users ORDER BY id",
+            p![],
         )?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, bool>(3)?,
-                    r.get::<_, bool>(4)?,
-                    r.get::<_, Option<i64>>(5)?,
-                    r.get::<_, i64>(6)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut users = Vec::with_capacity(rows.len());
-        for (id, email, role, all, verified, last_login, created) in rows {
-            let subaccounts = if all {
+        for r in rows {
+            let id = r.int(0)?;
+            let subaccounts = if r.flag(3)? {
                 None
             } else {
-                Some(scope_names(tx, id)?)
+                Some(scope_names(conn, id)?)
             };
             users.push(UserInfo {
-                email,
-                role: crate::authz::parse_role(&role)?,
+                email: r.text(1)?,
+                role: crate::authz::parse_role(&r.text(2)?)?,
                 subaccounts,
-                two_factor_verified: verified,
-                last_login,
-                created,
+                enrolled: r.flag(7)?,
+                two_factor_verified: r.flag(4)?,
+                last_login: r.opt_int(5)?,
+                created: r.int(6)?,
             });
         }
         Ok(users)
     })
 }
 
-pub(crate) fn scope_names(conn: &Connection, user_id: i64) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare(
+pub(crate) fn scope_names(conn: &Conn<'_>, user_id: i64) -> Result<Vec<String>> {
+    conn.query(
         "SELECT s.name FROM user_subaccounts us JOIN subaccounts s ON s.id = us.subaccount_id
          WHERE us.user_id = ?1 ORDER BY s.name",
-    )?;
-    let names = stmt
-        .query_map(params![user_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?;
-    Ok(names)
+        p![user_id],
+    )?
+    .iter()
+    .map(|r| r.text(0))
+    .collect()
 }
 
 /// The session user's own membership.
