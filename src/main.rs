@@ -31,6 +31,8 @@ enum Command {
     Env(cmd::env::EnvCommand),
     /// Manage a team's account: subaccounts, users and roles, 2FA, API keys, billing, audit.
     Access(cmd::access::AccessArgs),
+    /// Run the access server that owns a team's store, or create its account (`server init`).
+    Server(cmd::server::ServerArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Hook(c) => cmd::hook::run(c),
         Command::Env(c) => cmd::env::run(c),
         Command::Access(args) => cmd::access::run(args),
+        Command::Server(args) => cmd::server::run(args),
     };
     match result {
         Ok(code) => code,

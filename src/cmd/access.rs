@@ -1,24 +1,34 @@
-//! `secrets-guard access …`: parses arguments, finds the database and session, calls
-//! `sg-access` (which makes every permission decision) and prints the result.
+//! `secrets-guard access …`: parses arguments, builds one access API call, sends it to the
+//! local database or to an access server (`--server`), and prints the answer. Every
+//! permission decision is made by `sg-access`, behind either transport.
 
 use super::{EXIT_INPUT_ERROR, EXIT_REFUSED};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
+use sg_access::api::{Call, Transport};
 use sg_access::{
-    audit::time_text, billing::format_minor, AccessError, Actor, Credential, KeyInfo, KeyStatus,
-    Role, Store,
+    audit::time_text, billing::format_minor, validate::escape, AccessError, AuditEntry, AuditQuery,
+    ChainReport, Charge, Checkpoint, Credential, Enrollment, Invitation, IssuedKey, KeyInfo,
+    KeyLookup, KeyStatus, Role, Rollup, Session, SessionInfo, Store, Subaccount, UserInfo, Warning,
 };
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// The longest grace period of a rotated key, in hours (30 days).
+const MAX_GRACE_HOURS: u32 = 720;
 
 #[derive(Debug, Args)]
 pub struct AccessArgs {
-    /// The access database [default: $SECRETS_GUARD_DB, else ~/.local/share/secrets-guard/access.db].
-    /// It holds TOTP secrets: keep it private.
+    /// The local access database [default: $SECRETS_GUARD_DB, else ~/.local/share/secrets-guard/access.db].
+    /// Its key file (<db>.key) sits beside it. Ignored with --server.
     #[arg(long, global = true, value_name = "PATH")]
     db: Option<PathBuf>,
+    /// An access server (http://HOST:PORT or https://…): every command then talks only
+    /// HTTP to it, and no database is opened here.
+    #[arg(long, global = true, value_name = "URL", env = "SECRETS_GUARD_SERVER")]
+    server: Option<String>,
     #[command(subcommand)]
     command: AccessCommand,
 }
@@ -39,7 +49,8 @@ struct FormatArg {
 
 #[derive(Debug, Subcommand)]
 enum AccessCommand {
-    /// Create the account and its Owner; prints the Owner's otpauth URI and recovery codes once.
+    /// Create a local (single-user) account and enrol its Owner: prints the Owner's
+    /// otpauth URI and recovery codes once. A team uses `secrets-guard server init`.
     Init {
         /// The account's name.
         #[arg(long)]
@@ -53,6 +64,13 @@ enum AccessCommand {
         #[command(flatten)]
         format: FormatArg,
     },
+    /// Redeem an invitation: prints your otpauth URI and recovery codes, once. Then log in
+    /// with a code from the authenticator app.
+    AcceptInvite {
+        token: String,
+        #[command(flatten)]
+        format: FormatArg,
+    },
     /// Start a session with a code from the authenticator app (or a recovery code).
     Login {
         email: String,
@@ -63,32 +81,43 @@ enum AccessCommand {
             conflicts_with = "recovery_code"
         )]
         otp: Option<String>,
-        /// One of the recovery codes printed at enrollment (each works once).
+        /// One of the recovery codes printed at enrolment (each works once).
         #[arg(long)]
         recovery_code: Option<String>,
     },
-    /// End the current session.
-    Logout,
+    /// End the current session (with --all, every session of yours).
+    Logout {
+        #[arg(long)]
+        all: bool,
+    },
     /// Show the session's user.
     Whoami {
         #[command(flatten)]
         format: FormatArg,
     },
-    /// Add, remove, re-role and list users.
+    /// List your sessions, or end another user's.
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// Invite, remove, re-role and list users; reset a user's 2FA.
     #[command(subcommand)]
     User(UserCommand),
     /// Make another user the Owner; the current Owner becomes an Administrator.
-    TransferOwnership { email: String },
+    TransferOwnership {
+        email: String,
+        /// A fresh code from the Owner's authenticator app.
+        #[arg(long)]
+        otp: String,
+    },
     /// Add and list subaccounts.
     #[command(subcommand)]
     Subaccount(SubaccountCommand),
     /// Create, list, rotate, revoke and verify API keys.
     #[command(subcommand)]
     Key(KeyCommand),
-    /// Record usage charges and show the rollup.
+    /// Record and void usage charges and show the rollup.
     #[command(subcommand)]
     Billing(BillingCommand),
-    /// List and verify the hash-chained audit log.
+    /// List and verify the audit log; sign checkpoints of it.
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Warn about risky account state; exits 1 when there is any warning.
@@ -108,21 +137,43 @@ enum AccessCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum SessionCommand {
+    /// Your open sessions.
+    List {
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// End every session of another user (Owner, or Administrators for the roles they manage).
+    End { email: String },
+}
+
+#[derive(Debug, Subcommand)]
 enum UserCommand {
-    /// Add a user; prints their otpauth URI and recovery codes once.
-    Add {
+    /// Invite a user: prints a single-use invitation token alone on stdout. The invitee
+    /// runs `access accept-invite TOKEN`; nobody else ever sees their second factor.
+    #[command(alias = "add")]
+    Invite {
         email: String,
         #[arg(long, value_parser = parse_role)]
         role: Role,
         /// Limit a developer to these subaccounts (comma-separated).
         #[arg(long, value_delimiter = ',')]
         subaccounts: Option<Vec<String>>,
-        #[command(flatten)]
-        format: FormatArg,
+        /// Hours until the invitation expires (at most 720) [default: 72].
+        #[arg(long, value_name = "HOURS")]
+        expires_in: Option<u32>,
+    },
+    /// End a user's sessions, clear their 2FA and recovery codes, and print a new invitation.
+    #[command(name = "reset-2fa")]
+    Reset2fa {
+        email: String,
+        /// Hours until the invitation expires (at most 720) [default: 72].
+        #[arg(long, value_name = "HOURS")]
+        expires_in: Option<u32>,
     },
     /// Remove a user (not the Owner).
     Remove { email: String },
-    /// Change a user's role.
+    /// Change a user's role. A developer gets exactly the subaccounts named (none without --subaccounts).
     Role {
         email: String,
         #[arg(value_parser = parse_role)]
@@ -161,7 +212,7 @@ enum KeyCommand {
         subaccount: String,
         #[arg(long)]
         name: Option<String>,
-        /// Days until the key expires [default: never].
+        /// Days until the key expires (at most 3650) [default: never].
         #[arg(long, value_name = "DAYS")]
         expires_in: Option<u32>,
         #[command(flatten)]
@@ -177,6 +228,7 @@ enum KeyCommand {
     /// Issue a replacement; the old key keeps working until the grace deadline.
     Rotate {
         id: i64,
+        /// Hours the old key keeps working (at most 720).
         #[arg(long, default_value_t = sg_access::DEFAULT_GRACE_HOURS)]
         grace_hours: u32,
         #[command(flatten)]
@@ -193,7 +245,7 @@ enum KeyCommand {
 
 #[derive(Debug, Subcommand)]
 enum BillingCommand {
-    /// Record a usage charge against a subaccount.
+    /// Record a usage charge against a subaccount (at most 1,000,000,000 minor units).
     Record {
         #[arg(long)]
         subaccount: String,
@@ -202,6 +254,17 @@ enum BillingCommand {
         amount: String,
         #[arg(long)]
         description: String,
+    },
+    /// Void a charge with an audited reversing entry (charges are never edited).
+    Void {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Every charge and reversing entry.
+    Charges {
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Each subaccount's total and the primary account's total.
     Rollup {
@@ -212,16 +275,32 @@ enum BillingCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Show the audit log, oldest first.
+    /// Show the audit log entries you may see, oldest first.
     List {
         /// Only the last N entries.
         #[arg(long)]
         limit: Option<u64>,
+        /// Only entries by this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only entries whose action starts with this (e.g. "key").
+        #[arg(long)]
+        action: Option<String>,
         #[command(flatten)]
         format: FormatArg,
     },
-    /// Check the hash chain; exits 1 and names the first bad entry if it was tampered with.
-    Verify,
+    /// Check the keyed chain (and that the log still holds a checkpoint); exits 1 and names
+    /// the first bad entry if it was tampered with.
+    Verify {
+        /// A checkpoint written by `audit checkpoint`.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Write the log's head, signed by the server, to FILE: keep it somewhere else.
+    Checkpoint {
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+    },
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -246,17 +325,26 @@ pub fn run(args: AccessArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Opens the database every command but `init` works on, which must already exist.
-fn open_store(db: Option<PathBuf>) -> anyhow::Result<Store> {
-    let path = db.unwrap_or_else(sg_access::default_db_path);
-    Ok(Store::open_existing(&path)?)
+/// The transport every command but `init` and `totp-code` uses: the server given with
+/// `--server`, else the local database, which must already exist.
+pub fn open_transport(db: Option<PathBuf>, server: Option<&str>) -> anyhow::Result<Transport> {
+    match server.filter(|s| !s.is_empty()) {
+        Some(url) => Ok(Transport::Http(sg_access::client::Client::new(url)?)),
+        None => {
+            let path = db.unwrap_or_else(sg_access::default_db_path);
+            Ok(Transport::Local(Store::open_existing(&path)?))
+        }
+    }
 }
 
-fn session_user(store: &Store) -> anyhow::Result<Actor> {
-    Ok(sg_access::current_user(
-        store,
-        &sg_access::default_session_path(),
-    )?)
+/// The token in the session file, if there is one.
+fn session_token() -> anyhow::Result<Option<String>> {
+    let path = sg_access::default_session_path();
+    match sg_access::read_session_file(&path) {
+        Ok(token) => Ok(Some(token)),
+        Err(AccessError::Authentication(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn opt_time(unix: Option<i64>) -> serde_json::Value {
@@ -268,8 +356,21 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A command's connection: where calls go, and as whom.
+struct Client {
+    transport: Transport,
+    token: Option<String>,
+}
+
+impl Client {
+    fn call<T: serde::de::DeserializeOwned>(&self, call: Call) -> anyhow::Result<T> {
+        Ok(self.transport.call(self.token.as_deref(), call)?)
+    }
+}
+
 fn execute(args: AccessArgs) -> anyhow::Result<ExitCode> {
     let db = args.db;
+    let server = args.server;
     match args.command {
         AccessCommand::TotpCode { secret, time } => {
             let now = time.unwrap_or_else(|| chrono::Utc::now().timestamp());
@@ -279,7 +380,7 @@ fn execute(args: AccessArgs) -> anyhow::Result<ExitCode> {
                 bail!("--secret is not a base32 TOTP secret");
             };
             println!("{code}");
-            Ok(ExitCode::SUCCESS)
+            return Ok(ExitCode::SUCCESS);
         }
         AccessCommand::Init {
             account,
@@ -287,8 +388,12 @@ fn execute(args: AccessArgs) -> anyhow::Result<ExitCode> {
             currency,
             format,
         } => {
-            let store = Store::open(&db.unwrap_or_else(sg_access::default_db_path))?;
-            let enrollment = sg_access::init(
+            if server.is_some() {
+                bail!("a server's account is created with `secrets-guard server init`, on the server's store");
+            }
+            let path = db.unwrap_or_else(sg_access::default_db_path);
+            let store = Store::open(&path)?;
+            let invitation = sg_access::init(
                 &store,
                 &sg_access::InitOptions {
                     account: account.clone(),
@@ -297,26 +402,46 @@ fn execute(args: AccessArgs) -> anyhow::Result<ExitCode> {
                     require_2fa: true,
                 },
             )?;
+            // Locally the one user is the Owner and enrols at once.
+            let enrollment = sg_access::accept_invite(&store, &invitation.token)?;
             eprintln!(
-                "created account {account:?} in {}; {} is the Owner",
+                "created account {account:?} in {} (key file {}); {} is the Owner",
                 store.path().display(),
+                sg_access::serverkey::local_key_path(store.path()).display(),
                 enrollment.email
             );
             print_enrollment(&enrollment, format.format)?;
-            Ok(ExitCode::SUCCESS)
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+    let client = Client {
+        transport: open_transport(db, server.as_deref())?,
+        token: session_token()?,
+    };
+    match args.command {
+        AccessCommand::TotpCode { .. } | AccessCommand::Init { .. } => {
+            unreachable!("handled above")
+        }
+        AccessCommand::AcceptInvite { token, format } => {
+            let enrollment: Enrollment = client.call(Call::AcceptInvite { token })?;
+            print_enrollment(&enrollment, format.format)?;
+            eprintln!(
+                "then log in: secrets-guard access login {} --otp CODE",
+                enrollment.email
+            );
         }
         AccessCommand::Login {
             email,
             otp,
             recovery_code,
         } => {
-            let store = open_store(db)?;
             let credential = match (otp, recovery_code) {
                 (Some(code), _) => Credential::Totp(code),
                 (None, Some(code)) => Credential::RecoveryCode(code),
                 (None, None) => bail!("give --otp CODE or --recovery-code CODE"),
             };
-            let session = sg_access::login(&store, &email, &credential)?;
+            let session: Session = client.call(Call::Login { email, credential })?;
             let path = sg_access::default_session_path();
             sg_access::write_session_file(&path, &session.token)
                 .with_context(|| format!("saving the session to {}", path.display()))?;
@@ -325,73 +450,68 @@ fn execute(args: AccessArgs) -> anyhow::Result<ExitCode> {
                 session.actor.email,
                 time_text(session.expires)
             );
-            Ok(ExitCode::SUCCESS)
         }
-        AccessCommand::Logout => {
-            let store = open_store(db)?;
+        AccessCommand::Logout { all } => {
             let path = sg_access::default_session_path();
-            let token = sg_access::read_session_file(&path)?;
-            let actor = sg_access::logout(&store, &token)?;
+            let actor: sg_access::Actor = client.call(Call::Logout { all })?;
             std::fs::remove_file(&path)
                 .with_context(|| format!("removing the session file {}", path.display()))?;
-            println!("logged out {}", actor.email);
-            Ok(ExitCode::SUCCESS)
+            println!(
+                "logged out {}{}",
+                actor.email,
+                if all { " (every session)" } else { "" }
+            );
         }
         AccessCommand::Whoami { format } => {
-            let store = open_store(db)?;
-            let actor = session_user(&store)?;
-            let me = sg_access::whoami(&store, &actor)?;
+            let me: UserInfo = client.call(Call::Whoami)?;
             match format.format {
                 Format::Json => print_json(&me)?,
                 Format::Human => println!("{} ({}{})", me.email, me.role, scope_text(&me)),
             }
-            Ok(ExitCode::SUCCESS)
         }
-        AccessCommand::TransferOwnership { email } => {
-            let store = open_store(db)?;
-            let actor = session_user(&store)?;
-            sg_access::transfer_ownership(&store, &actor, &email)?;
-            println!(
-                "{email} is now the Owner; {} is now an administrator",
-                actor.email
-            );
-            Ok(ExitCode::SUCCESS)
+        AccessCommand::Session(command) => return session(&client, command),
+        AccessCommand::TransferOwnership { email, otp } => {
+            let _: serde_json::Value = client.call(Call::TransferOwnership {
+                email: email.clone(),
+                otp,
+            })?;
+            println!("{email} is now the Owner; you are now an administrator");
         }
-        AccessCommand::User(command) => user(db, command),
-        AccessCommand::Subaccount(command) => subaccount(db, command),
-        AccessCommand::Key(command) => key(db, command),
-        AccessCommand::Billing(command) => billing(db, command),
-        AccessCommand::Audit(command) => audit(db, command),
+        AccessCommand::User(command) => return user(&client, command),
+        AccessCommand::Subaccount(command) => return subaccount(&client, command),
+        AccessCommand::Key(command) => return key(&client, command),
+        AccessCommand::Billing(command) => return billing(&client, command),
+        AccessCommand::Audit(command) => return audit(&client, command),
         AccessCommand::Doctor { format } => {
-            let store = open_store(db)?;
-            let actor = session_user(&store)?;
-            let warnings = sg_access::doctor(&store, &actor)?;
+            let warnings: Vec<Warning> = client.call(Call::Doctor)?;
             match format.format {
                 Format::Json => print_json(&json!({ "warnings": warnings }))?,
                 Format::Human if warnings.is_empty() => println!("no warnings"),
                 Format::Human => {
                     for w in &warnings {
-                        println!("warning [{}]: {}", w.kind, w.message);
+                        println!("warning [{}]: {}", w.kind, escape(&w.message));
                     }
                 }
             }
-            Ok(if warnings.is_empty() {
+            return Ok(if warnings.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
-            })
+            });
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
-fn scope_text(user: &sg_access::UserInfo) -> String {
+fn scope_text(user: &UserInfo) -> String {
     match &user.subaccounts {
+        Some(names) if names.is_empty() => ", no subaccounts".to_owned(),
         Some(names) => format!(", subaccounts {}", names.join(",")),
         None => String::new(),
     }
 }
 
-fn print_enrollment(enrollment: &sg_access::Enrollment, format: Format) -> anyhow::Result<()> {
+fn print_enrollment(enrollment: &Enrollment, format: Format) -> anyhow::Result<()> {
     match format {
         Format::Json => print_json(&enrollment),
         Format::Human => {
@@ -409,23 +529,74 @@ fn print_enrollment(enrollment: &sg_access::Enrollment, format: Format) -> anyho
     }
 }
 
-fn user(db: Option<PathBuf>, command: UserCommand) -> anyhow::Result<ExitCode> {
-    let store = open_store(db)?;
-    let actor = session_user(&store)?;
+/// Prints an invitation token alone on stdout, and what it is for on stderr, so that
+/// `TOKEN=$(…)` works in scripts.
+pub fn print_invitation(invitation: &Invitation) {
+    eprintln!(
+        "invitation for {} ({}), valid until {}; give it to them only. They run:\n  secrets-guard access accept-invite TOKEN",
+        invitation.email,
+        invitation.role,
+        time_text(invitation.expires)
+    );
+    println!("{}", invitation.token);
+}
+
+fn session(client: &Client, command: SessionCommand) -> anyhow::Result<ExitCode> {
     match command {
-        UserCommand::Add {
+        SessionCommand::List { format } => {
+            let sessions: Vec<SessionInfo> = client.call(Call::SessionList)?;
+            match format.format {
+                Format::Json => print_json(&sessions)?,
+                Format::Human => {
+                    for s in &sessions {
+                        println!(
+                            "{}  created {}  expires {}{}",
+                            s.id,
+                            time_text(s.created),
+                            time_text(s.expires),
+                            if s.current { "  (this one)" } else { "" }
+                        );
+                    }
+                }
+            }
+        }
+        SessionCommand::End { email } => {
+            let ended: serde_json::Value = client.call(Call::SessionEnd {
+                email: email.clone(),
+            })?;
+            println!("ended {} session(s) of {email}", ended["ended"]);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn user(client: &Client, command: UserCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        UserCommand::Invite {
             email,
             role,
             subaccounts,
-            format,
+            expires_in,
         } => {
-            let enrollment =
-                sg_access::add_user(&store, &actor, &email, role, subaccounts.as_ref())?;
-            eprintln!("added {email} as {role}");
-            print_enrollment(&enrollment, format.format)?;
+            let invitation: Invitation = client.call(Call::UserInvite {
+                email,
+                role,
+                subaccounts,
+                expires_in_hours: expires_in,
+            })?;
+            print_invitation(&invitation);
+        }
+        UserCommand::Reset2fa { email, expires_in } => {
+            let invitation: Invitation = client.call(Call::UserReset2fa {
+                email,
+                expires_in_hours: expires_in,
+            })?;
+            print_invitation(&invitation);
         }
         UserCommand::Remove { email } => {
-            sg_access::remove_user(&store, &actor, &email)?;
+            let _: serde_json::Value = client.call(Call::UserRemove {
+                email: email.clone(),
+            })?;
             println!("removed {email}");
         }
         UserCommand::Role {
@@ -433,19 +604,32 @@ fn user(db: Option<PathBuf>, command: UserCommand) -> anyhow::Result<ExitCode> {
             role,
             subaccounts,
         } => {
-            sg_access::set_role(&store, &actor, &email, role, subaccounts.as_ref())?;
-            println!("{email} is now {role}");
+            let none = role == Role::Developer && subaccounts.is_none();
+            let _: serde_json::Value = client.call(Call::UserRole {
+                email: email.clone(),
+                role,
+                subaccounts,
+            })?;
+            println!(
+                "{email} is now {role}{}",
+                if none {
+                    " with no subaccounts (name them with --subaccounts)"
+                } else {
+                    ""
+                }
+            );
         }
         UserCommand::List { format } => {
-            let users = sg_access::list_users(&store, &actor)?;
+            let users: Vec<UserInfo> = client.call(Call::UserList)?;
             match format.format {
                 Format::Json => print_json(&users)?,
                 Format::Human => {
                     for u in &users {
                         println!(
-                            "{:<32} {:<15} 2fa:{:<3} last login: {}{}",
-                            u.email,
+                            "{:<32} {:<15} {:<8} 2fa:{:<3} last login: {}{}",
+                            escape(&u.email),
                             u.role.as_str(),
+                            if u.enrolled { "enrolled" } else { "invited" },
                             if u.two_factor_verified { "yes" } else { "no" },
                             u.last_login.map_or("never".to_owned(), time_text),
                             scope_text(u)
@@ -458,19 +642,20 @@ fn user(db: Option<PathBuf>, command: UserCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn subaccount(db: Option<PathBuf>, command: SubaccountCommand) -> anyhow::Result<ExitCode> {
-    let store = open_store(db)?;
-    let actor = session_user(&store)?;
+fn subaccount(client: &Client, command: SubaccountCommand) -> anyhow::Result<ExitCode> {
     match command {
         SubaccountCommand::Add { name, env } => {
-            let sub = sg_access::add_subaccount(&store, &actor, &name, &env)?;
+            let sub: Subaccount = client.call(Call::SubaccountAdd {
+                name,
+                environment: env,
+            })?;
             println!(
                 "added subaccount {} (environment {})",
                 sub.name, sub.environment
             );
         }
         SubaccountCommand::List { format } => {
-            let subs = sg_access::list_subaccounts(&store, &actor)?;
+            let subs: Vec<Subaccount> = client.call(Call::SubaccountList)?;
             match format.format {
                 Format::Json => print_json(&subs)?,
                 Format::Human => {
@@ -501,7 +686,7 @@ fn key_json(k: &KeyInfo) -> serde_json::Value {
     })
 }
 
-fn print_issued(issued: &sg_access::IssuedKey, format: Format) -> anyhow::Result<()> {
+fn print_issued(issued: &IssuedKey, format: Format) -> anyhow::Result<()> {
     match format {
         Format::Json => print_json(&json!({
             "id": issued.id,
@@ -527,12 +712,7 @@ fn print_issued(issued: &sg_access::IssuedKey, format: Format) -> anyhow::Result
     }
 }
 
-fn key(db: Option<PathBuf>, command: KeyCommand) -> anyhow::Result<ExitCode> {
-    let store = open_store(db)?;
-    if let KeyCommand::Verify { format } = command {
-        return verify_key(&store, format.format);
-    }
-    let actor = session_user(&store)?;
+fn key(client: &Client, command: KeyCommand) -> anyhow::Result<ExitCode> {
     match command {
         KeyCommand::Create {
             subaccount,
@@ -540,12 +720,18 @@ fn key(db: Option<PathBuf>, command: KeyCommand) -> anyhow::Result<ExitCode> {
             expires_in,
             format,
         } => {
-            let issued =
-                sg_access::create_key(&store, &actor, &subaccount, name.as_deref(), expires_in)?;
+            if expires_in.is_some_and(|d| d > 3650) {
+                bail!("--expires-in is at most 3650 days");
+            }
+            let issued: IssuedKey = client.call(Call::KeyCreate {
+                subaccount,
+                name,
+                expires_in_days: expires_in,
+            })?;
             print_issued(&issued, format.format)?;
         }
         KeyCommand::List { subaccount, format } => {
-            let keys = sg_access::list_keys(&store, &actor, subaccount.as_deref())?;
+            let keys: Vec<KeyInfo> = client.call(Call::KeyList { subaccount })?;
             match format.format {
                 Format::Json => print_json(&json!(keys.iter().map(key_json).collect::<Vec<_>>()))?,
                 Format::Human => {
@@ -553,7 +739,7 @@ fn key(db: Option<PathBuf>, command: KeyCommand) -> anyhow::Result<ExitCode> {
                         println!(
                             "{:>4}  {:<20} {:<16} {:<8} {:<8} {}…  created {} by {}  expires {}",
                             k.id,
-                            k.name,
+                            escape(&k.name),
                             k.subaccount,
                             k.environment,
                             k.status.as_str(),
@@ -571,96 +757,191 @@ fn key(db: Option<PathBuf>, command: KeyCommand) -> anyhow::Result<ExitCode> {
             grace_hours,
             format,
         } => {
-            let issued = sg_access::rotate_key(&store, &actor, id, grace_hours)?;
+            if grace_hours > MAX_GRACE_HOURS {
+                bail!("--grace-hours is at most {MAX_GRACE_HOURS} (30 days)");
+            }
+            let issued: IssuedKey = client.call(Call::KeyRotate { id, grace_hours })?;
             eprintln!("key {id} keeps working for {grace_hours} more hours");
             print_issued(&issued, format.format)?;
         }
         KeyCommand::Revoke { id } => {
-            let k = sg_access::revoke_key(&store, &actor, id)?;
+            let k: KeyInfo = client.call(Call::KeyRevoke { id })?;
             println!(
                 "revoked key {} {:?} ({}…) in subaccount {}",
                 k.id, k.name, k.prefix, k.subaccount
             );
         }
-        KeyCommand::Verify { format } => return verify_key(&store, format.format),
+        KeyCommand::Verify { format } => {
+            let mut input = String::new();
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .context("reading the key from stdin")?;
+            let secret = input.trim();
+            if secret.is_empty() {
+                eprintln!("error: no key on stdin");
+                return Ok(ExitCode::from(EXIT_INPUT_ERROR));
+            }
+            let found: KeyLookup = client.call(Call::KeyVerify {
+                key: secret.to_owned(),
+            })?;
+            let word = match found.status {
+                KeyStatus::Live => "valid",
+                other => other.as_str(),
+            };
+            match format.format {
+                Format::Json => print_json(&json!({
+                    "status": word,
+                    "key_id": found.key_id,
+                    "key_name": found.key_name,
+                    "subaccount": found.subaccount,
+                    "environment": found.environment,
+                }))?,
+                Format::Human => println!("{word}"),
+            }
+            return Ok(if found.status == KeyStatus::Live {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn billing(db: Option<PathBuf>, command: BillingCommand) -> anyhow::Result<ExitCode> {
-    let store = open_store(db)?;
-    let actor = session_user(&store)?;
+fn print_rollup(rollup: &Rollup) {
+    for s in &rollup.subaccounts {
+        println!(
+            "{:<24} {:<8} {:>16} {}",
+            s.name,
+            s.environment,
+            format_minor(s.total_minor, rollup.exponent),
+            rollup.currency
+        );
+    }
+    println!(
+        "{:<24} {:<8} {:>16} {}",
+        "total",
+        "",
+        format_minor(rollup.total_minor, rollup.exponent),
+        rollup.currency
+    );
+}
+
+fn billing(client: &Client, command: BillingCommand) -> anyhow::Result<ExitCode> {
     match command {
         BillingCommand::Record {
             subaccount,
             amount,
             description,
         } => {
-            let charge =
-                sg_access::record_charge(&store, &actor, &subaccount, &amount, &description)?;
+            let charge: Charge = client.call(Call::BillingRecord {
+                subaccount,
+                amount,
+                description,
+            })?;
             println!(
                 "recorded charge {}: {} minor units of {} on subaccount {}",
                 charge.id, charge.amount_minor, charge.currency, charge.subaccount
             );
         }
-        BillingCommand::Rollup { format } => {
-            let rollup = sg_access::rollup(&store, &actor)?;
+        BillingCommand::Void { id, reason } => {
+            let charge: Charge = client.call(Call::BillingVoid { id, reason })?;
+            println!(
+                "voided charge {id} with reversing entry {} ({} minor units of {})",
+                charge.id, charge.amount_minor, charge.currency
+            );
+        }
+        BillingCommand::Charges { format } => {
+            let charges: Vec<Charge> = client.call(Call::BillingCharges)?;
             match format.format {
-                Format::Json => print_json(&rollup)?,
+                Format::Json => print_json(&charges)?,
                 Format::Human => {
-                    for s in &rollup.subaccounts {
+                    for c in &charges {
                         println!(
-                            "{:<24} {:<8} {:>16} {}",
-                            s.name,
-                            s.environment,
-                            format_minor(s.total_minor, rollup.exponent),
-                            rollup.currency
+                            "{:>5} {} {:<16} {:>14} {} {}{}",
+                            c.id,
+                            time_text(c.created),
+                            c.subaccount,
+                            c.amount_minor,
+                            c.currency,
+                            escape(&c.description),
+                            c.voided_by
+                                .map(|v| format!(" (voided by {v})"))
+                                .unwrap_or_default()
                         );
                     }
-                    println!(
-                        "{:<24} {:<8} {:>16} {}",
-                        "total",
-                        "",
-                        format_minor(rollup.total_minor, rollup.exponent),
-                        rollup.currency
-                    );
                 }
+            }
+        }
+        BillingCommand::Rollup { format } => {
+            let rollup: Rollup = client.call(Call::BillingRollup)?;
+            match format.format {
+                Format::Json => print_json(&rollup)?,
+                Format::Human => print_rollup(&rollup),
             }
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn audit(db: Option<PathBuf>, command: AuditCommand) -> anyhow::Result<ExitCode> {
-    let store = open_store(db)?;
-    let actor = session_user(&store)?;
+fn read_checkpoint(path: &Path) -> anyhow::Result<Checkpoint> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the checkpoint {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not an audit checkpoint", path.display()))
+}
+
+fn audit(client: &Client, command: AuditCommand) -> anyhow::Result<ExitCode> {
     match command {
-        AuditCommand::List { limit, format } => {
-            let entries = sg_access::list_audit(&store, &actor, limit)?;
+        AuditCommand::List {
+            limit,
+            user,
+            action,
+            format,
+        } => {
+            let entries: Vec<AuditEntry> = client.call(Call::AuditList {
+                query: AuditQuery {
+                    limit,
+                    offset: 0,
+                    actor: user,
+                    action,
+                },
+            })?;
             match format.format {
                 Format::Json => print_json(&entries)?,
                 Format::Human => {
                     for e in &entries {
+                        // Everything stored is escaped: a name may not move the cursor.
                         println!(
                             "{:>5} {} {} {} {} [{}] {}",
                             e.id,
                             time_text(e.at),
-                            e.actor,
-                            e.action,
-                            e.target,
-                            e.result,
-                            e.detail
+                            escape(&e.actor),
+                            escape(&e.action),
+                            escape(&e.target),
+                            escape(&e.result),
+                            escape(&e.detail)
                         );
                     }
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Verify => {
-            let report = sg_access::verify_audit(&store, &actor)?;
+        AuditCommand::Verify { checkpoint } => {
+            let checkpoint = checkpoint.as_deref().map(read_checkpoint).transpose()?;
+            let with_checkpoint = checkpoint.is_some();
+            let report: ChainReport = client.call(Call::AuditVerify { checkpoint })?;
             match report.first_bad {
                 None => {
-                    println!("audit log intact: {} entries verified", report.entries);
+                    println!(
+                        "audit log intact: {} entries verified{}",
+                        report.entries,
+                        if with_checkpoint {
+                            "; the checkpoint is contained in it"
+                        } else {
+                            ""
+                        }
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(bad) => {
@@ -672,37 +953,18 @@ fn audit(db: Option<PathBuf>, command: AuditCommand) -> anyhow::Result<ExitCode>
                 }
             }
         }
+        AuditCommand::Checkpoint { output } => {
+            let checkpoint: Checkpoint = client.call(Call::AuditCheckpoint)?;
+            let text = serde_json::to_string_pretty(&checkpoint)?;
+            std::fs::write(&output, format!("{text}\n"))
+                .with_context(|| format!("writing {}", output.display()))?;
+            println!(
+                "checkpoint of {} entries written to {} (signed by {})",
+                checkpoint.entries,
+                output.display(),
+                checkpoint.public_key
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
-}
-
-fn verify_key(store: &Store, format: Format) -> anyhow::Result<ExitCode> {
-    let mut input = String::new();
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .context("reading the key from stdin")?;
-    let secret = input.trim();
-    if secret.is_empty() {
-        eprintln!("error: no key on stdin");
-        return Ok(ExitCode::from(EXIT_INPUT_ERROR));
-    }
-    let found = sg_access::verify_key(store, secret)?;
-    let word = match found.status {
-        KeyStatus::Live => "valid",
-        other => other.as_str(),
-    };
-    match format {
-        Format::Json => print_json(&json!({
-            "status": word,
-            "key_id": found.key_id,
-            "key_name": found.key_name,
-            "subaccount": found.subaccount,
-            "environment": found.environment,
-        }))?,
-        Format::Human => println!("{word}"),
-    }
-    Ok(if found.status == KeyStatus::Live {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }

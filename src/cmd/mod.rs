@@ -9,6 +9,7 @@ pub mod leaks;
 pub mod rules;
 pub mod scan;
 pub mod scan_git;
+pub mod server;
 
 /// Usage, input or configuration error.
 pub const EXIT_INPUT_ERROR: u8 = 2;

@@ -128,9 +128,8 @@ fn canonical(id: i64, e: &NewEntry<'_>, category: &str, prev_hash: &str) -> Stri
 
 /// The unkeyed hash of entries written before the server key existed.
 fn legacy_hash(id: i64, e: &NewEntry<'_>, prev_hash: &str) -> String {
-    let canonical = serde_json::json!([
-        id, e.at, e.actor, e.action, e.target, e.result, e.detail, prev_hash
-    ]);
+    let canonical =
+        serde_json::json!([id, e.at, e.actor, e.action, e.target, e.result, e.detail, prev_hash]);
     hex(&Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -217,10 +216,13 @@ pub(crate) fn append(conn: &Conn<'_>, key: &ServerKey, entry: &NewEntry<'_>) -> 
 }
 
 fn all_entries(conn: &Conn<'_>) -> Result<Vec<AuditEntry>> {
-    conn.query(&format!("SELECT {ENTRY_COLUMNS} FROM audit ORDER BY id"), p![])?
-        .iter()
-        .map(AuditEntry::from_row)
-        .collect()
+    conn.query(
+        &format!("SELECT {ENTRY_COLUMNS} FROM audit ORDER BY id"),
+        p![],
+    )?
+    .iter()
+    .map(AuditEntry::from_row)
+    .collect()
 }
 
 /// Walks the chain from the first entry and reports the first one that does not verify.
@@ -325,7 +327,12 @@ pub(crate) fn rekey_chain(
         ));
         conn.exec(
             "UPDATE audit SET category = ?1, prev_hash = ?2, hash = ?3 WHERE id = ?4",
-            p![entry.category.clone(), prev_hash.clone(), hash.clone(), entry.id],
+            p![
+                entry.category.clone(),
+                prev_hash.clone(),
+                hash.clone(),
+                entry.id
+            ],
         )?;
         prev_hash = hash.clone();
         last = (entry.id, hash);
@@ -355,7 +362,10 @@ pub struct AuditQuery {
 /// whole log; Developers and Support read their own actions, and otherwise only entries
 /// about what they may see themselves (no billing, keys only in their subaccounts).
 fn visible(me: &Member, entry: &AuditEntry) -> bool {
-    if matches!(me.role, Role::Owner | Role::Administrator | Role::BillingManager) {
+    if matches!(
+        me.role,
+        Role::Owner | Role::Administrator | Role::BillingManager
+    ) {
         return true;
     }
     if entry.actor.eq_ignore_ascii_case(&me.email) {
@@ -392,9 +402,16 @@ pub fn list_audit(
                     .as_deref()
                     .is_none_or(|a| e.actor.eq_ignore_ascii_case(a))
             })
-            .filter(|e| query.action.as_deref().is_none_or(|a| e.action.starts_with(a)))
+            .filter(|e| {
+                query
+                    .action
+                    .as_deref()
+                    .is_none_or(|a| e.action.starts_with(a))
+            })
             .collect();
-        let offset = usize::try_from(query.offset).unwrap_or(usize::MAX).min(shown.len());
+        let offset = usize::try_from(query.offset)
+            .unwrap_or(usize::MAX)
+            .min(shown.len());
         shown.truncate(shown.len() - offset);
         if let Some(limit) = query.limit {
             let limit = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -439,7 +456,11 @@ fn verify_conn(
         });
         return Ok(report);
     }
-    if !crate::serverkey::verify_signature(&cp.public_key, cp.signed_text().as_bytes(), &cp.signature) {
+    if !crate::serverkey::verify_signature(
+        &cp.public_key,
+        cp.signed_text().as_bytes(),
+        &cp.signature,
+    ) {
         report.checkpoint_verified = Some(false);
         report.first_bad.get_or_insert(BadEntry {
             id: 0,

@@ -2,10 +2,10 @@
 
 use crate::audit::{self, NewEntry};
 use crate::authz::{acting, Actor};
+use crate::db::{p, Conn};
 use crate::error::{AccessError, Result};
 use crate::roles::Capability;
 use crate::store::Store;
-use crate::db::{p, Conn};
 use crate::subaccounts::subaccount_id;
 use serde::{Deserialize, Serialize};
 

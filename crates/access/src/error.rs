@@ -162,7 +162,9 @@ impl AccessError {
         // The server's message already carries its variant's prefix; strip it so it is not doubled.
         let strip = |prefix: &str| message.strip_prefix(prefix).unwrap_or(&message).to_owned();
         match code {
-            "authentication_failed" => AccessError::Authentication(strip("authentication failed: ")),
+            "authentication_failed" => {
+                AccessError::Authentication(strip("authentication failed: "))
+            }
             "refused" => AccessError::Invariant(strip("refused: ")),
             "invalid_input" => AccessError::InvalidInput(strip("invalid input: ")),
             "integrity_check_failed" => AccessError::Integrity(strip("integrity check failed: ")),

@@ -54,8 +54,7 @@ pub(crate) fn check_user(conn: &Conn<'_>, key: &ServerKey, user_id: i64) -> Resu
     let Some(fields) = user_fields(conn, user_id)? else {
         return Ok(());
     };
-    let stored = conn
-        .query_one("SELECT mac, email FROM users WHERE id = ?1", p![user_id])?;
+    let stored = conn.query_one("SELECT mac, email FROM users WHERE id = ?1", p![user_id])?;
     if !constant_time_eq(&stored.text(0)?, &key.record_mac("user", &fields)) {
         return Err(AccessError::Integrity(format!(
             "the record of user {} (id {user_id}) was changed without the server's key (its role, scope, email or 2FA secret); restore it from a backup",
@@ -80,7 +79,10 @@ pub(crate) fn invitation_mac(
     purpose: &str,
     expires: i64,
 ) -> String {
-    key.record_mac("invitation", &json!([token_hash, user_id, purpose, expires]))
+    key.record_mac(
+        "invitation",
+        &json!([token_hash, user_id, purpose, expires]),
+    )
 }
 
 pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
@@ -148,7 +150,10 @@ pub(crate) fn check_all(conn: &Conn<'_>, key: &ServerKey) -> Result<()> {
     for row in conn.query("SELECT id FROM users", p![])? {
         check_user(conn, key, row.int(0)?)?;
     }
-    for row in conn.query("SELECT token_hash, user_id, expires, mac FROM sessions", p![])? {
+    for row in conn.query(
+        "SELECT token_hash, user_id, expires, mac FROM sessions",
+        p![],
+    )? {
         if !constant_time_eq(
             &row.text(3)?,
             &session_mac(key, &row.text(0)?, row.int(1)?, row.int(2)?),
@@ -159,7 +164,10 @@ pub(crate) fn check_all(conn: &Conn<'_>, key: &ServerKey) -> Result<()> {
         }
     }
     for row in conn.query("SELECT user_id, code_hash, mac FROM recovery_codes", p![])? {
-        if !constant_time_eq(&row.text(2)?, &recovery_mac(key, row.int(0)?, &row.text(1)?)) {
+        if !constant_time_eq(
+            &row.text(2)?,
+            &recovery_mac(key, row.int(0)?, &row.text(1)?),
+        ) {
             return Err(AccessError::Integrity(
                 "a recovery code record was changed or added without the server's key".to_owned(),
             ));

@@ -232,9 +232,9 @@ fn key_by_id(conn: &Conn<'_>, id: i64) -> Result<KeyRow> {
         .into_iter()
         .next()
         .ok_or_else(|| AccessError::NotFound {
-        what: "key with id",
-        name: id.to_string(),
-    })
+            what: "key with id",
+            name: id.to_string(),
+        })
 }
 
 /// Finds the stored key matching `secret`: candidates are narrowed by the display prefix,
@@ -244,7 +244,11 @@ fn find_by_secret(conn: &Conn<'_>, secret: &str) -> Result<Option<KeyRow>> {
         return Ok(None);
     };
     let wanted = key_hash(key.expose());
-    let candidates = key_rows(conn, "WHERE k.display_prefix = ?1", p![key.display_prefix()])?;
+    let candidates = key_rows(
+        conn,
+        "WHERE k.display_prefix = ?1",
+        p![key.display_prefix()],
+    )?;
     let mut found = None;
     for row in candidates {
         if bool::from(row.hash.as_bytes().ct_eq(wanted.as_bytes())) {
@@ -310,7 +314,10 @@ pub fn create_key(
             format!("create keys in subaccount {subaccount}")
         })?;
         let environment = tx
-            .query_one("SELECT environment FROM subaccounts WHERE id = ?1", p![sub_id])?
+            .query_one(
+                "SELECT environment FROM subaccounts WHERE id = ?1",
+                p![sub_id],
+            )?
             .text(0)?;
         let expires = expires_in_days.map(|d| now + i64::from(d) * 86_400);
         let (id, key) = insert_key(tx, &me, sub_id, &environment, name, expires, now)?;
@@ -554,7 +561,9 @@ pub fn key_status_by_hash(store: &Store, actor: &Actor, hash: &str) -> Result<Ke
     store.require_initialized()?;
     store.read_as(&actor.email, "key status", "", |tx, now| {
         let me = acting(tx, store.key(), actor)?;
-        me.require(Capability::ManageKeys, None, || "look up key status".to_owned())?;
+        me.require(Capability::ManageKeys, None, || {
+            "look up key status".to_owned()
+        })?;
         let wanted = hash.trim().to_ascii_lowercase();
         let found = key_rows(tx, "WHERE k.hash = ?1", p![wanted])?
             .into_iter()

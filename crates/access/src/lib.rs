@@ -41,9 +41,11 @@
 //! # Ok(()) }
 //! ```
 
+pub mod api;
 pub mod audit;
 mod authz;
 pub mod billing;
+pub mod client;
 pub mod db;
 pub mod doctor;
 mod error;
@@ -64,7 +66,9 @@ pub use audit::{
     ChainReport, Checkpoint,
 };
 pub use authz::Actor;
-pub use billing::{list_charges, record_charge, rollup, void_charge, Charge, Rollup, SubaccountTotal};
+pub use billing::{
+    list_charges, record_charge, rollup, void_charge, Charge, Rollup, SubaccountTotal,
+};
 pub use doctor::{doctor, Warning};
 pub use error::{AccessError, DbError, Result};
 pub use keys::{

@@ -144,7 +144,9 @@ impl ServerKey {
         else {
             return Err(fail());
         };
-        let nonce = decode_hex(nonce).filter(|n| n.len() == 24).ok_or_else(fail)?;
+        let nonce = decode_hex(nonce)
+            .filter(|n| n.len() == 24)
+            .ok_or_else(fail)?;
         let ct = decode_hex(ct).ok_or_else(fail)?;
         let aad = format!("totp:{user_id}");
         self.totp
@@ -260,7 +262,10 @@ mod tests {
     fn sealed_totp_opens_only_for_its_user_and_key() {
         let key = ServerKey::generate();
         let sealed = key.seal_totp(7, b"0123456789abcdefghij");
-        assert_eq!(key.open_totp(7, &sealed).ok(), Some(b"0123456789abcdefghij".to_vec()));
+        assert_eq!(
+            key.open_totp(7, &sealed).ok(),
+            Some(b"0123456789abcdefghij".to_vec())
+        );
         assert!(key.open_totp(8, &sealed).is_err());
         assert!(ServerKey::generate().open_totp(7, &sealed).is_err());
     }
@@ -271,7 +276,11 @@ mod tests {
         let sig = key.sign(b"head");
         assert!(verify_signature(&key.public_key_hex(), b"head", &sig));
         assert!(!verify_signature(&key.public_key_hex(), b"head2", &sig));
-        assert!(!verify_signature(&ServerKey::generate().public_key_hex(), b"head", &sig));
+        assert!(!verify_signature(
+            &ServerKey::generate().public_key_hex(),
+            b"head",
+            &sig
+        ));
     }
 
     #[test]
@@ -286,8 +295,7 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
-                .expect("chmod");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
             assert!(ServerKey::load(&path).is_err());
         }
     }

@@ -287,7 +287,10 @@ fn session_state(conn: &Conn<'_>, key: &ServerKey, token: &str, now: i64) -> Res
         return Ok(SessionState::Unknown);
     };
     let (user_id, email, expires) = (row.int(0)?, row.text(1)?, row.int(2)?);
-    if !constant_time_eq(&row.text(3)?, &session_mac(key, &token_hash, user_id, expires)) {
+    if !constant_time_eq(
+        &row.text(3)?,
+        &session_mac(key, &token_hash, user_id, expires),
+    ) {
         return Ok(SessionState::Forged);
     }
     Ok(if expires > now {

@@ -20,7 +20,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const PG_WRITE_LOCK: i64 = 0x5345_4352_4754_0001;
 
 /// Each entry moves the schema from `user_version` = index to index + 1.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE account (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     name TEXT NOT NULL,
@@ -104,7 +105,7 @@ CREATE TABLE audit (
     hash TEXT NOT NULL
 );
 "#,
-r#"
+    r#"
 ALTER TABLE users ADD COLUMN email_skeleton TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN enrolled INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE users ADD COLUMN recovery_salt TEXT NOT NULL DEFAULT '';
@@ -147,7 +148,8 @@ INSERT INTO charges_v2 (id, subaccount_id, amount_minor, description, created, r
 DROP TABLE charges;
 ALTER TABLE charges_v2 RENAME TO charges;
 CREATE UNIQUE INDEX charges_one_void ON charges(reverses) WHERE reverses IS NOT NULL;
-"#];
+"#,
+];
 
 /// The PostgreSQL schema, at the same version as the last SQLite migration: PostgreSQL
 /// stores started with this version, so they need no history of their own.
@@ -335,12 +337,11 @@ impl Store {
     /// Connects to PostgreSQL at `url` and brings its schema up to date.
     pub fn open_postgres(url: &str, key: Arc<ServerKey>) -> Result<Store> {
         let location = PathBuf::from(redact_url(url));
-        let client = postgres::Client::connect(url, postgres::NoTls).map_err(|e| {
-            AccessError::Database {
+        let client =
+            postgres::Client::connect(url, postgres::NoTls).map_err(|e| AccessError::Database {
                 path: location.clone(),
                 source: e.into(),
-            }
-        })?;
+            })?;
         let store = Store {
             backend: Backend::Postgres(RefCell::new(client)),
             location,
@@ -487,7 +488,10 @@ impl Store {
                 }),
                 None => {
                     conn.batch(POSTGRES_SCHEMA)?;
-                    conn.exec("INSERT INTO schema_version (version) VALUES (?1)", p![target])?;
+                    conn.exec(
+                        "INSERT INTO schema_version (version) VALUES (?1)",
+                        p![target],
+                    )?;
                     Ok(())
                 }
             }

@@ -2,9 +2,9 @@
 
 use crate::audit::{self, NewEntry};
 use crate::authz::{acting, Actor};
+use crate::db::{p, Conn};
 use crate::error::{AccessError, Result};
 use crate::roles::Capability;
-use crate::db::{p, Conn};
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
 

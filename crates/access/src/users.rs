@@ -16,7 +16,7 @@ use crate::serverkey::ServerKey;
 use crate::store::Store;
 use crate::subaccounts::subaccount_id;
 use crate::totp;
-use crate::validate::{validate_email, email_skeleton};
+use crate::validate::{email_skeleton, validate_email};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -215,7 +215,10 @@ fn scope_ids(conn: &Conn<'_>, names: &[String]) -> Result<Vec<i64>> {
 }
 
 fn set_scope(conn: &Conn<'_>, user_id: i64, scope: Option<&[i64]>) -> Result<()> {
-    conn.exec("DELETE FROM user_subaccounts WHERE user_id = ?1", p![user_id])?;
+    conn.exec(
+        "DELETE FROM user_subaccounts WHERE user_id = ?1",
+        p![user_id],
+    )?;
     conn.exec(
         "UPDATE users SET all_subaccounts = ?1 WHERE id = ?2",
         p![scope.is_none(), user_id],
@@ -406,7 +409,13 @@ fn enroll(
         let mut raw = [0u8; 10];
         rand::rngs::OsRng.fill_bytes(&mut raw);
         let text = totp::base32_encode(&raw);
-        let code = format!("{}-{}-{}-{}", &text[..4], &text[4..8], &text[8..12], &text[12..16]);
+        let code = format!(
+            "{}-{}-{}-{}",
+            &text[..4],
+            &text[4..8],
+            &text[8..12],
+            &text[12..16]
+        );
         let hash = recovery_hash(&salt, &code);
         conn.exec(
             "INSERT INTO recovery_codes (user_id, code_hash, mac) VALUES (?1, ?2, ?3)",
@@ -639,7 +648,9 @@ pub fn list_users(store: &Store, actor: &Actor) -> Result<Vec<UserInfo>> {
     let key = store.key();
     store.read_as(&actor.email, "user list", "", |conn, _| {
         let me = acting(conn, key, actor)?;
-        me.require(Capability::ViewUsageAndAudit, None, || "list users".to_owned())?;
+        me.require(Capability::ViewUsageAndAudit, None, || {
+            "list users".to_owned()
+        })?;
         let rows = conn.query(
             "SELECT id, email, role, all_subaccounts, totp_verified, last_login, created, enrolled
              FROM users ORDER BY id",

@@ -49,7 +49,9 @@ pub fn email_skeleton(email: &str) -> String {
 /// overrides or invisible characters.
 pub fn validate_text(what: &str, text: &str, max: usize) -> Result<()> {
     if text.trim().is_empty() || text.len() > max {
-        return Err(AccessError::invalid(format!("{what} must be 1 to {max} characters")));
+        return Err(AccessError::invalid(format!(
+            "{what} must be 1 to {max} characters"
+        )));
     }
     if text.chars().any(is_hidden) {
         return Err(AccessError::invalid(format!(
@@ -98,9 +100,18 @@ mod tests {
 
     #[test]
     fn confusable_emails_share_a_skeleton() {
-        assert_eq!(email_skeleton("paypal@acme.test"), email_skeleton("pаypal@acme.test"));
-        assert_eq!(email_skeleton("Owner@acme.test"), email_skeleton("owner@acme.test"));
-        assert_ne!(email_skeleton("alice@acme.test"), email_skeleton("bob@acme.test"));
+        assert_eq!(
+            email_skeleton("paypal@acme.test"),
+            email_skeleton("pаypal@acme.test")
+        );
+        assert_eq!(
+            email_skeleton("Owner@acme.test"),
+            email_skeleton("owner@acme.test")
+        );
+        assert_ne!(
+            email_skeleton("alice@acme.test"),
+            email_skeleton("bob@acme.test")
+        );
     }
 
     #[test]
