@@ -11,7 +11,7 @@ struct Keys {
 /// An access store with one dev subaccount, one live key and one revoked key.
 fn store_with_keys(db: &Path) -> Keys {
     let store = sg_access::Store::open(db).expect("store opens");
-    let enrollment = sg_access::init(
+    let invitation = sg_access::init(
         &store,
         &sg_access::InitOptions {
             account: "Acme".into(),
@@ -21,6 +21,7 @@ fn store_with_keys(db: &Path) -> Keys {
         },
     )
     .expect("init");
+    let enrollment = sg_access::accept_invite(&store, &invitation.token).expect("accept");
     let code = enrollment
         .recovery_codes
         .first()

@@ -2,8 +2,11 @@
 
 mod common;
 
-use common::{account, add_verified, code_now, login, next_step, secret_of, T0};
-use sg_access::{AccessError, Credential, KeyStatus, LeakedKey, Role, Store};
+use common::{
+    account, add_user, add_verified, audit_all, code_now, fresh_code, init_account, login,
+    next_step, secret_of, T0,
+};
+use sg_access::{AccessError, AuditQuery, Credential, KeyStatus, LeakedKey, Role, Store};
 
 #[test]
 fn the_owner_cannot_be_removed_demoted_or_duplicated() {
@@ -17,8 +20,8 @@ fn the_owner_cannot_be_removed_demoted_or_duplicated() {
     ] {
         assert!(matches!(err, AccessError::Invariant(_)), "{err}");
     }
-    let err = sg_access::add_user(&store, &owner, "o2@acme.test", Role::Owner, None)
-        .expect_err("second owner");
+    let err =
+        add_user(&store, &owner, "o2@acme.test", Role::Owner, None).expect_err("second owner");
     assert!(
         err.is_refusal() && err.to_string().contains("transfer-ownership"),
         "{err}"
@@ -36,20 +39,51 @@ fn the_owner_cannot_be_removed_demoted_or_duplicated() {
 
 #[test]
 fn transferring_ownership_makes_the_old_owner_an_administrator() {
-    let (store, owner, _) = account();
+    let (store, owner, owner_enrollment) = account();
     let (admin, _) = add_verified(&store, &owner, "admin@acme.test", Role::Administrator, None);
-    let fresh =
-        sg_access::add_user(&store, &owner, "fresh@acme.test", Role::Developer, None).expect("add");
-    // Never-logged-in users cannot receive ownership: the account must never be locked out.
-    let err = sg_access::transfer_ownership(&store, &owner, &fresh.email).expect_err("unverified");
-    assert!(matches!(err, AccessError::Invariant(_)));
-    sg_access::transfer_ownership(&store, &owner, "admin@acme.test").expect("transfer");
+    // Enrolled but never logged in, and invited but never enrolled: neither can receive
+    // ownership, since the account must never be locked out.
+    let fresh = add_user(&store, &owner, "fresh@acme.test", Role::Developer, None).expect("add");
+    sg_access::invite_user(
+        &store,
+        &owner,
+        "invited@acme.test",
+        Role::Support,
+        None,
+        None,
+    )
+    .expect("invite");
+    for target in [fresh.email.as_str(), "invited@acme.test"] {
+        let otp = fresh_code(&store, &owner_enrollment);
+        let err =
+            sg_access::transfer_ownership(&store, &owner, target, &otp).expect_err("unverified");
+        assert!(matches!(err, AccessError::Invariant(_)), "{target}: {err}");
+    }
+    // The Owner confirms with a fresh code: none, a wrong one or a replayed one is refused.
+    let wrong = sg_access::transfer_ownership(&store, &owner, "admin@acme.test", "000000")
+        .expect_err("wrong code");
+    assert!(matches!(wrong, AccessError::Authentication(_)), "{wrong}");
+    let otp = fresh_code(&store, &owner_enrollment);
+    sg_access::login(&store, "owner@acme.test", &Credential::Totp(otp.clone())).expect("login");
+    let replay = sg_access::transfer_ownership(&store, &owner, "admin@acme.test", &otp)
+        .expect_err("a code already used to log in");
+    assert!(matches!(replay, AccessError::Authentication(_)), "{replay}");
+    let still_owner = sg_access::list_users(&store, &owner).expect("list");
+    assert!(still_owner
+        .iter()
+        .any(|u| u.email == "owner@acme.test" && u.role == Role::Owner));
+
+    let otp = fresh_code(&store, &owner_enrollment);
+    sg_access::transfer_ownership(&store, &owner, "admin@acme.test", &otp).expect("transfer");
     let users = sg_access::list_users(&store, &admin).expect("list");
     let role_of = |email: &str| users.iter().find(|u| u.email == email).map(|u| u.role);
     assert_eq!(role_of("admin@acme.test"), Some(Role::Owner));
     assert_eq!(role_of("owner@acme.test"), Some(Role::Administrator));
-    // The old owner lost the right to transfer.
-    assert!(sg_access::transfer_ownership(&store, &owner, "admin@acme.test").is_err());
+    // The old owner lost the right to transfer, even with a fresh code.
+    let otp = fresh_code(&store, &owner_enrollment);
+    let err = sg_access::transfer_ownership(&store, &owner, "admin@acme.test", &otp)
+        .expect_err("no longer owner");
+    assert!(matches!(err, AccessError::PermissionDenied { .. }), "{err}");
     assert!(sg_access::remove_user(&store, &admin, "owner@acme.test").is_ok());
 }
 
@@ -66,7 +100,7 @@ fn administrators_cannot_grant_or_touch_administrators() {
     );
     add_verified(&store, &owner, "dev@acme.test", Role::Developer, None);
     for err in [
-        sg_access::add_user(&store, &admin, "x@acme.test", Role::Administrator, None)
+        add_user(&store, &admin, "x@acme.test", Role::Administrator, None)
             .map(|_| ())
             .expect_err("grant admin"),
         sg_access::set_role(&store, &admin, "dev@acme.test", Role::Administrator, None)
@@ -84,8 +118,14 @@ fn administrators_cannot_grant_or_touch_administrators() {
 #[test]
 fn unverified_users_can_do_nothing_but_log_in() {
     let (store, owner, _) = account();
-    let dev =
-        sg_access::add_user(&store, &owner, "dev@acme.test", Role::Developer, None).expect("add");
+    // Invited but not enrolled: no code can log in, and no session exists to act with.
+    sg_access::invite_user(&store, &owner, "new@acme.test", Role::Developer, None, None)
+        .expect("invite");
+    let err = sg_access::login(&store, "new@acme.test", &Credential::Totp("123456".into()))
+        .expect_err("not enrolled");
+    assert!(matches!(err, AccessError::Authentication(_)), "{err}");
+
+    let dev = add_user(&store, &owner, "dev@acme.test", Role::Developer, None).expect("add");
     // A recovery-code session does not verify the authenticator, so it grants nothing yet.
     let session = sg_access::login(
         &store,
@@ -93,10 +133,11 @@ fn unverified_users_can_do_nothing_but_log_in() {
         &Credential::RecoveryCode(dev.recovery_codes[0].clone()),
     )
     .expect("recovery login");
-    let err = sg_access::list_audit(&store, &session.actor, None).expect_err("unverified");
+    let err = sg_access::list_audit(&store, &session.actor, &AuditQuery::default())
+        .expect_err("unverified");
     assert!(matches!(err, AccessError::Authentication(_)), "{err}");
     let actor = login(&store, &dev);
-    assert!(sg_access::list_audit(&store, &actor, None).is_ok());
+    assert!(sg_access::list_audit(&store, &actor, &AuditQuery::default()).is_ok());
 }
 
 #[test]
@@ -128,20 +169,44 @@ fn totp_codes_work_once_within_one_step_of_drift() {
 #[test]
 fn recovery_codes_work_once() {
     let (store, _, owner) = account();
-    let code = owner.recovery_codes[3].to_lowercase();
+    assert_eq!(owner.recovery_codes.len(), 10);
+    for code in &owner.recovery_codes {
+        // 16 base32 characters (80 bits) as XXXX-XXXX-XXXX-XXXX.
+        let groups: Vec<&str> = code.split('-').collect();
+        assert_eq!(groups.len(), 4, "{code}");
+        assert!(groups.iter().all(|g| g.len() == 4
+            && g.bytes()
+                .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))));
+    }
+    // Typed loosely: lower case, no dashes.
+    let code = owner.recovery_codes[3].to_lowercase().replace('-', "");
     sg_access::login(
         &store,
         &owner.email,
         &Credential::RecoveryCode(code.clone()),
     )
     .expect("first");
-    assert!(sg_access::login(&store, &owner.email, &Credential::RecoveryCode(code)).is_err());
-    assert!(sg_access::login(
+    let used =
+        sg_access::login(&store, &owner.email, &Credential::RecoveryCode(code)).expect_err("used");
+    let wrong = sg_access::login(
         &store,
         &owner.email,
-        &Credential::RecoveryCode("AAAAA-AAAAA".into())
+        &Credential::RecoveryCode("AAAA-AAAA-AAAA-AAAA".into()),
     )
-    .is_err());
+    .expect_err("wrong");
+    assert!(matches!(used, AccessError::Authentication(_)), "{used}");
+    assert_eq!(
+        used.to_string(),
+        wrong.to_string(),
+        "a used and a wrong code get the same message"
+    );
+    // The other codes still work.
+    sg_access::login(
+        &store,
+        &owner.email,
+        &Credential::RecoveryCode(owner.recovery_codes[4].clone()),
+    )
+    .expect("another code");
 }
 
 #[test]
@@ -175,7 +240,7 @@ fn sessions_expire_after_twelve_hours_and_files_are_private() {
     );
     assert!(sg_access::current_user(&store, &dir.path().join("missing")).is_err());
     let owner_again = login(&store, &owner);
-    let log = sg_access::list_audit(&store, &owner_again, None).expect("audit");
+    let log = audit_all(&store, &owner_again);
     let refusal = log
         .iter()
         .find(|e| e.action == "session")
@@ -307,7 +372,7 @@ fn revoke_leaked_is_all_or_nothing_and_audited_with_the_place() {
             "nothing is revoked when one is refused"
         );
     }
-    let log = sg_access::list_audit(&store, &owner, None).expect("audit");
+    let log = audit_all(&store, &owner);
     assert_eq!(log.last().map(|e| e.result.as_str()), Some("refused"));
 
     let revoked = sg_access::revoke_leaked(&store, &owner, &leaks).expect("owner revokes");
@@ -321,7 +386,7 @@ fn revoke_leaked_is_all_or_nothing_and_audited_with_the_place() {
             KeyStatus::Revoked
         );
     }
-    let log = sg_access::list_audit(&store, &owner, None).expect("audit");
+    let log = audit_all(&store, &owner);
     let leaked: Vec<_> = log
         .iter()
         .filter(|e| e.detail.starts_with("leaked:"))
@@ -380,10 +445,10 @@ fn rollup_is_the_sum_of_subaccounts_and_only_billing_roles_see_it() {
 #[test]
 fn doctor_reports_each_kind_of_risk() {
     let (store, owner, _) = account();
-    let kinds = |store: &Store| -> Vec<&'static str> {
+    let kinds = |store: &Store| -> Vec<String> {
         let mut k: Vec<_> = sg_access::doctor(store, &owner)
             .expect("doctor")
-            .iter()
+            .into_iter()
             .map(|w| w.kind)
             .collect();
         k.sort_unstable();
@@ -393,7 +458,7 @@ fn doctor_reports_each_kind_of_risk() {
     assert_eq!(kinds(&store), vec!["no-backup-administrator"]);
     let (dev, _) = add_verified(&store, &owner, "dev@acme.test", Role::Developer, None);
     add_verified(&store, &owner, "admin@acme.test", Role::Administrator, None);
-    sg_access::add_user(&store, &owner, "idle@acme.test", Role::Support, None).expect("add");
+    add_user(&store, &owner, "idle@acme.test", Role::Support, None).expect("add");
     assert_eq!(kinds(&store), vec!["never-logged-in"]);
     sg_access::remove_user(&store, &owner, "idle@acme.test").expect("remove");
     let key = sg_access::create_key(&store, &dev, "prod", None, None).expect("key");
@@ -419,35 +484,32 @@ fn the_audit_chain_detects_edits_and_deletions() {
     let path = dir.path().join("access.db");
     let store = Store::open(&path).expect("open");
     store.set_time(Some(T0));
-    let owner = sg_access::init(
-        &store,
-        &sg_access::InitOptions {
-            account: "Acme".into(),
-            owner_email: "owner@acme.test".into(),
-            currency: "EUR".into(),
-            require_2fa: true,
-        },
-    )
-    .expect("init");
+    let owner = init_account(&store, "owner@acme.test", "EUR");
     let actor = login(&store, &owner);
     for name in ["a", "b", "c", "d"] {
         sg_access::add_subaccount(&store, &actor, name, "dev").expect("add");
     }
     let report = sg_access::verify_chain(&store).expect("verify");
-    assert_eq!((report.entries, report.first_bad), (6, None));
+    assert_eq!(
+        (report.entries, report.first_bad),
+        (7, None),
+        "init, accept-invite, login and four subaccounts"
+    );
 
     let raw = rusqlite::Connection::open(&path).expect("raw");
-    raw.execute(
-        "UPDATE audit SET detail = 'environment prod' WHERE id = 4",
-        [],
-    )
-    .expect("edit");
+    let edited = raw
+        .execute(
+            "UPDATE audit SET detail = 'environment prod' WHERE id = 4",
+            [],
+        )
+        .expect("edit");
+    assert_eq!(edited, 1);
     let bad = sg_access::verify_chain(&store)
         .expect("verify")
         .first_bad
         .expect("detected");
     assert_eq!(bad.id, 4);
-    assert!(bad.problem.contains("edited"));
+    assert!(bad.problem.contains("edited"), "{}", bad.problem);
     raw.execute("DELETE FROM audit WHERE id = 4", [])
         .expect("delete");
     let bad = sg_access::verify_chain(&store)
@@ -455,33 +517,24 @@ fn the_audit_chain_detects_edits_and_deletions() {
         .first_bad
         .expect("detected");
     assert_eq!(bad.id, 5, "the entry after the deleted one is named");
-    let before_tail = rusqlite::Connection::open(&path).expect("raw");
-    drop(before_tail);
 
-    // Cutting entries off the end is caught by the head kept with the account.
+    // Cutting the last entry off the end is caught by the head kept with the account.
     let dir2 = tempfile::tempdir().expect("tempdir");
     let path2 = dir2.path().join("access.db");
     let store2 = Store::open(&path2).expect("open");
     store2.set_time(Some(T0));
-    let owner2 = sg_access::init(
-        &store2,
-        &sg_access::InitOptions {
-            account: "Acme".into(),
-            owner_email: "owner@acme.test".into(),
-            currency: "USD".into(),
-            require_2fa: true,
-        },
-    )
-    .expect("init");
+    let owner2 = init_account(&store2, "owner@acme.test", "USD");
     login(&store2, &owner2);
+    assert_eq!(sg_access::verify_chain(&store2).expect("verify").entries, 3);
     let raw2 = rusqlite::Connection::open(&path2).expect("raw");
-    raw2.execute("DELETE FROM audit WHERE id = 2", [])
+    raw2.execute("DELETE FROM audit WHERE id = 3", [])
         .expect("truncate");
     let bad = sg_access::verify_chain(&store2)
         .expect("verify")
         .first_bad
         .expect("detected");
-    assert_eq!(bad.id, 2);
+    assert_eq!(bad.id, 3);
+    assert!(bad.problem.contains("cut off the end"), "{}", bad.problem);
 }
 
 #[test]
@@ -491,16 +544,7 @@ fn a_reopened_database_keeps_its_state() {
     {
         let store = Store::open(&path).expect("open");
         assert!(!store.is_initialized().expect("check"));
-        sg_access::init(
-            &store,
-            &sg_access::InitOptions {
-                account: "Acme".into(),
-                owner_email: "owner@acme.test".into(),
-                currency: "JPY".into(),
-                require_2fa: true,
-            },
-        )
-        .expect("init");
+        init_account(&store, "owner@acme.test", "JPY");
     }
     let store = Store::open(&path).expect("reopen");
     assert!(store.is_initialized().expect("check"));
@@ -518,16 +562,37 @@ fn a_reopened_database_keeps_its_state() {
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
-        assert_eq!(mode & 0o777, 0o600, "the database holds TOTP secrets");
+        assert_eq!(mode & 0o777, 0o600, "the database holds sealed secrets");
+        let key = sg_access::serverkey::local_key_path(&path);
+        let mode = std::fs::metadata(&key)
+            .expect("key file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the key file opens them");
     }
 }
 
 #[test]
 fn audit_list_limit_keeps_the_newest_entries_in_order() {
     let (store, owner, _) = account();
-    let all = sg_access::list_audit(&store, &owner, None).expect("all");
-    assert_eq!(all.len(), 5, "init, login and three subaccounts");
-    let last_two = sg_access::list_audit(&store, &owner, Some(2)).expect("limited");
-    assert_eq!(last_two, all[3..].to_vec());
+    let all = audit_all(&store, &owner);
+    assert_eq!(
+        all.len(),
+        6,
+        "init, accept-invite, login and three subaccounts"
+    );
+    let query = AuditQuery {
+        limit: Some(2),
+        ..AuditQuery::default()
+    };
+    let last_two = sg_access::list_audit(&store, &owner, &query).expect("limited");
+    assert_eq!(last_two, all[4..].to_vec());
     assert!(last_two[0].id < last_two[1].id);
+    let by_action = AuditQuery {
+        action: Some("subaccount".into()),
+        ..AuditQuery::default()
+    };
+    let subs = sg_access::list_audit(&store, &owner, &by_action).expect("filtered");
+    assert_eq!(subs.len(), 3);
+    assert!(subs.iter().all(|e| e.action == "subaccount add"));
 }

@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::{account, add_verified};
-use sg_access::{AccessError, Actor, Role, Store};
+use common::{account, add_user, add_verified, audit_all, fresh_code};
+use sg_access::{AccessError, Actor, AuditQuery, Enrollment, Role, Store};
 
 /// The table, written out independently of `roles::PERMISSIONS`.
 /// Columns: Owner, Administrator, Developer, Billing Manager, Support.
@@ -17,18 +17,25 @@ const EXPECTED: [(&str, [bool; 5]); 7] = [
     ("transfer ownership", [true, false, false, false, false]),
 ];
 
-fn actor_with(role: Role) -> (Store, Actor) {
-    let (store, owner, _) = account();
+fn actor_with(role: Role) -> (Store, Actor, Enrollment) {
+    let (store, owner, owner_enrollment) = account();
     // A verified bystander to be the target of transfers.
     add_verified(&store, &owner, "target@acme.test", Role::Support, None);
     if role == Role::Owner {
-        return (store, owner);
+        return (store, owner, owner_enrollment);
     }
-    let (actor, _) = add_verified(&store, &owner, "subject@acme.test", role, None);
-    (store, actor)
+    let (actor, enrollment) = add_verified(&store, &owner, "subject@acme.test", role, None);
+    (store, actor, enrollment)
 }
 
-fn attempt(store: &Store, actor: &Actor, capability: &str) -> Result<(), AccessError> {
+/// Performs `capability` as `actor`; `enrollment` is the actor's own, for the fresh code
+/// a transfer of ownership needs (so a refusal is about the role, never the code).
+fn attempt(
+    store: &Store,
+    actor: &Actor,
+    enrollment: &Enrollment,
+    capability: &str,
+) -> Result<(), AccessError> {
     match capability {
         "manage keys" => {
             let key = sg_access::create_key(store, actor, "prod", Some("k"), None)?;
@@ -40,14 +47,17 @@ fn attempt(store: &Store, actor: &Actor, capability: &str) -> Result<(), AccessE
             sg_access::record_charge(store, actor, "qa", "1.00", "test")?;
             sg_access::rollup(store, actor).map(|_| ())
         }
-        "view usage and audit" => sg_access::list_audit(store, actor, None).map(|_| ()),
+        "view usage and audit" => {
+            sg_access::list_audit(store, actor, &AuditQuery::default())?;
+            sg_access::verify_audit(store, actor, None).map(|_| ())
+        }
         "manage users" => {
-            sg_access::add_user(store, actor, "new@acme.test", Role::Developer, None)?;
+            add_user(store, actor, "new@acme.test", Role::Developer, None)?;
             sg_access::set_role(store, actor, "new@acme.test", Role::Support, None)?;
             sg_access::remove_user(store, actor, "new@acme.test")
         }
         "manage administrators" => {
-            sg_access::add_user(store, actor, "admin2@acme.test", Role::Administrator, None)?;
+            add_user(store, actor, "admin2@acme.test", Role::Administrator, None)?;
             sg_access::set_role(store, actor, "admin2@acme.test", Role::Developer, None)?;
             sg_access::set_role(store, actor, "admin2@acme.test", Role::Administrator, None)?;
             sg_access::remove_user(store, actor, "admin2@acme.test")
@@ -55,7 +65,10 @@ fn attempt(store: &Store, actor: &Actor, capability: &str) -> Result<(), AccessE
         "manage subaccounts" => {
             sg_access::add_subaccount(store, actor, "staging", "staging").map(|_| ())
         }
-        "transfer ownership" => sg_access::transfer_ownership(store, actor, "target@acme.test"),
+        "transfer ownership" => {
+            let otp = fresh_code(store, enrollment);
+            sg_access::transfer_ownership(store, actor, "target@acme.test", &otp)
+        }
         other => panic!("no exercise for {other}"),
     }
 }
@@ -64,8 +77,8 @@ fn attempt(store: &Store, actor: &Actor, capability: &str) -> Result<(), AccessE
 fn every_cell_of_the_permission_table() {
     for (capability, row) in EXPECTED {
         for (column, role) in Role::ALL.into_iter().enumerate() {
-            let (store, actor) = actor_with(role);
-            let result = attempt(&store, &actor, capability);
+            let (store, actor, enrollment) = actor_with(role);
+            let result = attempt(&store, &actor, &enrollment, capability);
             match (row[column], result) {
                 (true, Ok(())) => {}
                 (false, Err(AccessError::PermissionDenied { role: r, .. })) => {
@@ -132,7 +145,7 @@ fn refusals_are_audited() {
     let (store, owner, _) = account();
     let (support, _) = add_verified(&store, &owner, "s@acme.test", Role::Support, None);
     assert!(sg_access::add_subaccount(&store, &support, "x", "x").is_err());
-    let log = sg_access::list_audit(&store, &owner, None).expect("audit");
+    let log = audit_all(&store, &owner);
     let last = log.last().expect("entries");
     assert_eq!(last.actor, "s@acme.test");
     assert_eq!(last.action, "subaccount add");

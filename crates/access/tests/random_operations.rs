@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{account, next_step, secret_of};
+use common::{account, add_user, next_step, secret_of};
 use proptest::prelude::*;
 use sg_access::{AccessError, Actor, Credential, Role, Store};
 use std::collections::{BTreeMap, BTreeSet};
@@ -94,9 +94,18 @@ fn classify<T>(r: &Result<T, AccessError>) -> Outcome {
     }
 }
 
+/// The login backoff of one email: consecutive failures, lockouts so far, locked until.
+#[derive(Debug, Default, Clone, Copy)]
+struct Attempts {
+    failures: i64,
+    lockouts: i64,
+    locked_until: i64,
+}
+
 struct Model {
     users: BTreeMap<String, ModelUser>,
     charges: BTreeMap<String, i64>,
+    attempts: BTreeMap<String, Attempts>,
 }
 
 impl Model {
@@ -127,22 +136,56 @@ fn step(store: &Store, model: &mut Model, op: &Op) {
     match op {
         Op::Login(t) => {
             let email = EMAILS[*t];
+            let now = store.now();
+            let attempts = model.attempts.get(email).copied().unwrap_or_default();
             let Some(user) = model.users.get_mut(email) else {
+                // Nobody by that name: a failure that counts towards the backoff, and
+                // after five in a row every attempt is refused for a doubling window.
                 let r = sg_access::login(store, email, &Credential::Totp("123456".into()));
-                assert_eq!(classify(&r), Outcome::Refused);
+                let mut next = attempts;
+                let locked = if attempts.locked_until > now {
+                    true
+                } else {
+                    next.failures += 1;
+                    if next.failures >= 5 {
+                        next.failures = 0;
+                        next.lockouts += 1;
+                        next.locked_until = now + (30i64 << (next.lockouts - 1).min(10)).min(900);
+                        true
+                    } else {
+                        false
+                    }
+                };
+                model.attempts.insert(email.to_owned(), next);
+                match r {
+                    Err(AccessError::TooManyAttempts { until, .. }) if locked => {
+                        assert_eq!(until, next.locked_until, "{op:?}");
+                    }
+                    Err(AccessError::Authentication(_)) if !locked => {}
+                    other => panic!("{op:?} with {attempts:?}: got {other:?}"),
+                }
                 return;
             };
             next_step(store);
             let code = sg_access::totp::code_for_base32(&user.secret, store.now()).expect("secret");
-            let session = sg_access::login(store, email, &Credential::Totp(code)).expect("login");
+            let r = sg_access::login(store, email, &Credential::Totp(code));
+            if attempts.locked_until > store.now() {
+                // Even the right code is refused while the account is locked.
+                assert!(
+                    matches!(r, Err(AccessError::TooManyAttempts { .. })),
+                    "{op:?} with {attempts:?}: {r:?}"
+                );
+                return;
+            }
+            let session = r.expect("login");
+            model.attempts.remove(email);
             user.id = Some(session.actor.user_id);
             user.verified = true;
         }
         Op::Add(a, t, role, scope) => {
             let email = EMAILS[*t];
             let scope_names = names(scope);
-            let r =
-                sg_access::add_user(store, &model.actor(*a), email, *role, scope_names.as_ref());
+            let r = add_user(store, &model.actor(*a), email, *role, scope_names.as_ref());
             let expected = if scope.is_some() && *role != Role::Developer {
                 Outcome::Other
             } else {
@@ -212,9 +255,10 @@ fn step(store: &Store, model: &mut Model, op: &Op) {
             assert_eq!(classify(&r), expected, "{op:?} -> {r:?}");
             if r.is_ok() {
                 let user = model.users.get_mut(email).expect("exists");
+                // A Developer gets exactly the subaccounts named: none when none are named.
                 user.scope = match (scope_names, *role) {
                     (Some(n), _) => Some(n.into_iter().collect()),
-                    (None, Role::Developer) if user.role == Role::Developer => user.scope.clone(),
+                    (None, Role::Developer) => Some(BTreeSet::new()),
                     (None, _) => None,
                 };
                 user.role = *role;
@@ -222,7 +266,15 @@ fn step(store: &Store, model: &mut Model, op: &Op) {
         }
         Op::Transfer(a, t) => {
             let email = EMAILS[*t];
-            let r = sg_access::transfer_ownership(store, &model.actor(*a), email);
+            // The actor confirms with a fresh code of their own authenticator, so that a
+            // refusal comes from the rules, not from the code.
+            next_step(store);
+            let otp = model
+                .users
+                .get(EMAILS[*a])
+                .and_then(|u| sg_access::totp::code_for_base32(&u.secret, store.now()))
+                .unwrap_or_else(|| "000000".to_owned());
+            let r = sg_access::transfer_ownership(store, &model.actor(*a), email, &otp);
             let expected = match model.acting(*a) {
                 None => Outcome::Refused,
                 Some(me) if !table(me.role, "transfer") => Outcome::Refused,
@@ -343,6 +395,7 @@ proptest! {
                 },
             )]),
             charges: BTreeMap::new(),
+            attempts: BTreeMap::new(),
         };
         // Start from a populated account so that short sequences already reach
         // administrators and scoped developers acting on each other.
