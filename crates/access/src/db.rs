@@ -261,6 +261,7 @@ fn pg_row(row: &postgres::Row) -> Result<Row> {
             Type::BOOL => row
                 .try_get::<_, Option<bool>>(i)?
                 .map(|v| Value::Int(i64::from(v))),
+            Type::VOID => None,
             _ => row.try_get::<_, Option<String>>(i)?.map(Value::Text),
         };
         values.push(value.unwrap_or(Value::Null));

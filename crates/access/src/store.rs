@@ -579,7 +579,7 @@ impl Store {
                 let tx = builder.start().map_err(|e| self.pg_error(e))?;
                 let conn = Conn::Postgres(RefCell::new(tx));
                 if write {
-                    conn.query("SELECT pg_advisory_xact_lock(?1)", p![PG_WRITE_LOCK])
+                    conn.exec("SELECT pg_advisory_xact_lock(?1)", p![PG_WRITE_LOCK])
                         .map_err(|e| e.in_database(&self.location))?;
                 }
                 let result = body(&conn, now);
