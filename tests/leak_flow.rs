@@ -307,17 +307,11 @@ fn live_keys_are_reported_in_every_mode_and_despite_a_baseline() {
 fn revocation_refused_for_a_user_without_key_rights_revokes_nothing() {
     let w = World::new();
     let key = w.account_with_prod_key();
-    // A support user logs in and tries to revoke.
-    let added: Value = serde_json::from_str(&w.access_ok(&[
-        "user",
-        "add",
-        "help@acme.test",
-        "--role",
-        "support",
-        "--format",
-        "json",
-    ]))
-    .expect("user add json");
+    // A support user is invited, enrols and logs in, then tries to revoke.
+    let token = w.access_ok(&["user", "invite", "help@acme.test", "--role", "support"]);
+    let added: Value =
+        serde_json::from_str(&w.access_ok(&["accept-invite", token.trim(), "--format", "json"]))
+            .expect("accept-invite json");
     let uri = added["otpauth_uri"]
         .as_str()
         .expect("otpauth uri")
