@@ -729,3 +729,61 @@ fn api_errors_have_stable_codes() {
     let (status, _) = post("keys/verify", &big);
     assert_eq!(status, "413");
 }
+
+#[test]
+fn scans_ask_the_server_and_revoke_through_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = sqlite(dir.path());
+    let (_server, team, _) = started_team(dir.path(), &backend);
+    team.add(
+        "dev",
+        "dev@acme.test",
+        "developer",
+        &["--subaccounts", "dev"],
+    );
+    let key = team.ok(
+        "owner",
+        &["key", "create", "--subaccount", "prod", "--name", "deploy"],
+    );
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).expect("tree");
+    std::fs::write(tree.join("config.env"), format!("API_KEY={}\n", key.trim())).expect("leak");
+    let scan = |who: &str, extra: &[&str]| {
+        Command::new(bin())
+            .args(["scan", "--format", "json", "--access-server", &team.url])
+            .args(extra)
+            .arg(&tree)
+            .env(
+                "SECRETS_GUARD_SESSION",
+                dir.path().join(format!("session-{who}")),
+            )
+            .env_remove("SECRETS_GUARD_DB")
+            .output()
+            .expect("scan")
+    };
+    // The developer may not view prod keys: the server does not tell them the status.
+    let out = scan("dev", &[]);
+    let findings: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(findings[0]["access"]["status"], "unknown", "{findings}");
+    // The Owner learns it is live, and revokes it through the server.
+    let out = scan("owner", &[]);
+    let findings: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(findings[0]["access"]["status"], "live", "{findings}");
+    assert_eq!(findings[0]["access"]["subaccount"], "prod");
+    let out = scan("owner", &["--revoke-leaked"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let verify = team.run_stdin("owner", &["key", "verify"], &key);
+    assert_eq!(stdout(&verify).trim(), "revoked");
+    let log = team.json(
+        "owner",
+        &[
+            "audit",
+            "list",
+            "--action",
+            "key revoke",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(log.to_string().contains("config.env"), "{log}");
+}

@@ -1,9 +1,11 @@
-//! What the scanner does with leaked secrets-guard keys (`scan --access-db`,
-//! `--revoke-leaked`): ask the access store whether each one is live, list live leaks
-//! first, and revoke them in one step. The lookups, permission checks and the transaction
-//! live in `sg_access`; this module only maps findings to them.
+//! What the scanner does with leaked secrets-guard keys (`scan --access-db` or
+//! `--access-server`, `--revoke-leaked`): ask the access store whether each one is live,
+//! list live leaks first, and revoke them in one step. The lookups, permission checks and
+//! the transaction live in `sg_access`; this module only maps findings to them. A server
+//! is only ever sent keys' hashes.
 
 use anyhow::Context;
+use sg_access::api::{Call, Transport};
 use sg_access::{KeyLookup, KeyStatus, LeakedKey, Store};
 use sg_engine::{AccessInfo, Finding};
 use sg_keyformat::ApiKey;
@@ -17,19 +19,48 @@ pub enum Revocation {
     Refused(String),
 }
 
-/// Opens the access store named by `--access-db` / `SECRETS_GUARD_DB`.
-pub fn open_store(db: &Path) -> anyhow::Result<Store> {
-    Store::open_existing(db).with_context(|| format!("opening the access store {}", db.display()))
+/// Where key statuses come from: the access store named by `--access-db` /
+/// `SECRETS_GUARD_DB`, or the server named by `--access-server`, with the current access
+/// session (needed by a server, which answers only for keys the user may view).
+pub struct Access {
+    transport: Transport,
+    token: Option<String>,
+}
+
+/// Opens the access store or server given, if any.
+pub fn open_access(db: Option<&Path>, server: Option<&str>) -> anyhow::Result<Option<Access>> {
+    let transport = match (server.filter(|s| !s.is_empty()), db) {
+        (Some(url), _) => Transport::Http(sg_access::client::Client::new(url)?),
+        (None, Some(db)) => Transport::Local(
+            Store::open_existing(db)
+                .with_context(|| format!("opening the access store {}", db.display()))?,
+        ),
+        (None, None) => return Ok(None),
+    };
+    let token = match sg_access::read_session_file(&sg_access::default_session_path()) {
+        Ok(token) => Some(token),
+        Err(e) if e.is_refusal() => None,
+        Err(e) => return Err(e).context("reading the access session"),
+    };
+    Ok(Some(Access { transport, token }))
+}
+
+impl Access {
+    /// What the store knows about `secret` (a well-formed secrets-guard key).
+    pub fn status(&self, secret: &str) -> sg_access::Result<KeyLookup> {
+        self.transport.key_status(self.token.as_deref(), secret)
+    }
 }
 
 /// Fills `Finding::access` for every finding whose secret is a well-formed secrets-guard key.
 /// Keys are matched by their hash; nothing about the secret is stored in the finding.
-pub fn attach_access_status(store: &Store, findings: &mut [Finding]) -> anyhow::Result<()> {
+pub fn attach_access_status(access: &Access, findings: &mut [Finding]) -> anyhow::Result<()> {
     for finding in findings.iter_mut() {
         if ApiKey::parse(&finding.secret).is_err() {
             continue;
         }
-        let lookup = sg_access::lookup_key(store, &finding.secret)
+        let lookup = access
+            .status(&finding.secret)
             .with_context(|| format!("looking up the key found in {}", finding.path))?;
         finding.access = Some(access_info(&lookup));
     }
@@ -67,25 +98,30 @@ pub fn live_first(findings: &mut [Finding]) {
 
 /// Revokes every live leaked key as the current access session's user, in one transaction.
 /// Revoked findings are marked `revoked`. A refusal revokes nothing.
-pub fn revoke_live_leaks(store: &Store, findings: &mut [Finding]) -> anyhow::Result<Revocation> {
+pub fn revoke_live_leaks(access: &Access, findings: &mut [Finding]) -> anyhow::Result<Revocation> {
     let leaks: Vec<LeakedKey> = findings
         .iter()
         .filter(|f| is_live_leak(f))
-        .map(|f| LeakedKey {
-            secret: f.secret.clone(),
-            path: f.path.clone(),
-            commit: f.commit.as_ref().map(|c| c.id.clone()),
+        .map(|f| {
+            LeakedKey::new(
+                &f.secret,
+                f.path.clone(),
+                f.commit.as_ref().map(|c| c.id.clone()),
+            )
         })
         .collect();
     if leaks.is_empty() {
         return Ok(Revocation::Revoked(Vec::new()));
     }
-    let actor = match sg_access::current_user(store, &sg_access::default_session_path()) {
-        Ok(actor) => actor,
-        Err(e) if e.is_refusal() => return Ok(Revocation::Refused(e.to_string())),
-        Err(e) => return Err(e).context("reading the access session"),
+    let Some(token) = access.token.as_deref() else {
+        return Ok(Revocation::Refused(
+            "not logged in: run `secrets-guard access login EMAIL --otp CODE` first".to_owned(),
+        ));
     };
-    match sg_access::revoke_leaked(store, &actor, &leaks) {
+    let revoked: sg_access::Result<Vec<sg_access::RevokedKey>> = access
+        .transport
+        .call(Some(token), Call::RevokeLeaked { leaks });
+    match revoked {
         Ok(revoked) => {
             for finding in findings.iter_mut().filter(|f| is_live_leak(f)) {
                 if let Some(access) = finding.access.as_mut() {

@@ -71,8 +71,12 @@ pub struct ScanArgs {
     /// Look up every secrets-guard key found in this access store.
     #[arg(long, env = "SECRETS_GUARD_DB")]
     pub access_db: Option<PathBuf>,
+    /// Look up every secrets-guard key found on this access server (only the keys' hashes
+    /// are sent), as the current access session's user.
+    #[arg(long, value_name = "URL", conflicts_with = "access_db")]
+    pub access_server: Option<String>,
     /// Revoke every live leaked secrets-guard key, as the current access session's user.
-    #[arg(long, requires = "access_db")]
+    #[arg(long)]
     pub revoke_leaked: bool,
 }
 
@@ -172,14 +176,13 @@ pub fn report(
 ) -> anyhow::Result<ExitCode> {
     // 1. Enrichment: what the access store knows about leaked secrets-guard keys.
     let mut findings = findings;
-    let store = match &args.access_db {
-        Some(db) => {
-            let store = super::leaks::open_store(db)?;
-            super::leaks::attach_access_status(&store, &mut findings)?;
-            Some(store)
-        }
-        None => None,
-    };
+    let store =
+        super::leaks::open_access(args.access_db.as_deref(), args.access_server.as_deref())?;
+    if let Some(access) = &store {
+        super::leaks::attach_access_status(access, &mut findings)?;
+    } else if args.revoke_leaked {
+        anyhow::bail!("--revoke-leaked needs --access-db PATH or --access-server URL");
+    }
     // 2. Baseline: drop what the team has accepted, except live leaked keys, which must be
     // revoked rather than accepted.
     let mut findings = match &args.baseline {

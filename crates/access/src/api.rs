@@ -316,6 +316,21 @@ impl Transport {
             .map_err(|e| AccessError::invalid(format!("unexpected answer: {e}")))
     }
 
+    /// What the store knows about a key found somewhere. Locally the key is looked up
+    /// directly (whoever holds a local store holds everything in it); a server is sent only
+    /// the key's hash, under the session `token`, and answers for keys the user may view.
+    pub fn key_status(&self, token: Option<&str>, secret: &str) -> Result<crate::KeyLookup> {
+        match self {
+            Transport::Local(store) => crate::lookup_key(store, secret),
+            Transport::Http(_) => self.call(
+                token,
+                Call::KeyStatus {
+                    hash: crate::key_hash(secret.trim()),
+                },
+            ),
+        }
+    }
+
     /// The local store, for the few commands that only exist locally.
     pub fn local(&self) -> Option<&Store> {
         match self {

@@ -111,14 +111,27 @@ impl KeyLookup {
     }
 }
 
-/// A key found where it should not be, as the scanner reports it.
+/// A key found where it should not be, as the scanner reports it: by its hash, so that
+/// reporting a leak to a server never sends the key itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LeakedKey {
-    pub secret: String,
+    /// [`key_hash`] of the key.
+    pub key_hash: String,
     /// The file it was found in.
     pub path: String,
     /// The commit it was found in, for history scans.
     pub commit: Option<String>,
+}
+
+impl LeakedKey {
+    /// The leak of `secret`, found in `path` (at `commit`).
+    pub fn new(secret: &str, path: impl Into<String>, commit: Option<String>) -> LeakedKey {
+        LeakedKey {
+            key_hash: key_hash(secret.trim()),
+            path: path.into(),
+            commit,
+        }
+    }
 }
 
 /// A key `revoke_leaked` revoked.
@@ -586,7 +599,11 @@ pub fn revoke_leaked(store: &Store, actor: &Actor, leaks: &[LeakedKey]) -> Resul
             let me = acting(tx, store.key(), actor)?;
             let mut revoked: Vec<RevokedKey> = Vec::new();
             for leak in leaks {
-                let Some(row) = find_by_secret(tx, &leak.secret)? else {
+                let wanted = leak.key_hash.trim().to_ascii_lowercase();
+                let Some(row) = key_rows(tx, "WHERE k.hash = ?1", p![wanted])?
+                    .into_iter()
+                    .next()
+                else {
                     continue;
                 };
                 // The same key can leak in several places; revoke it once, at its first sighting.
