@@ -16,9 +16,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// The longest grace period of a rotated key, in hours (30 days).
-const MAX_GRACE_HOURS: u32 = 720;
-
 #[derive(Debug, Args)]
 pub struct AccessArgs {
     /// The local access database [default: $SECRETS_GUARD_DB, else ~/.local/share/secrets-guard/access.db].
@@ -720,9 +717,6 @@ fn key(client: &Client, command: KeyCommand) -> anyhow::Result<ExitCode> {
             expires_in,
             format,
         } => {
-            if expires_in.is_some_and(|d| d > 3650) {
-                bail!("--expires-in is at most 3650 days");
-            }
             let issued: IssuedKey = client.call(Call::KeyCreate {
                 subaccount,
                 name,
@@ -757,9 +751,6 @@ fn key(client: &Client, command: KeyCommand) -> anyhow::Result<ExitCode> {
             grace_hours,
             format,
         } => {
-            if grace_hours > MAX_GRACE_HOURS {
-                bail!("--grace-hours is at most {MAX_GRACE_HOURS} (30 days)");
-            }
             let issued: IssuedKey = client.call(Call::KeyRotate { id, grace_hours })?;
             eprintln!("key {id} keeps working for {grace_hours} more hours");
             print_issued(&issued, format.format)?;

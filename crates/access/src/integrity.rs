@@ -175,3 +175,26 @@ pub(crate) fn check_all(conn: &Conn<'_>, key: &ServerKey) -> Result<()> {
     }
     Ok(())
 }
+
+/// Records which key the store is sealed under (an HMAC of a fixed text, which reveals
+/// nothing of the key).
+pub(crate) fn set_key_check(conn: &Conn<'_>, key: &ServerKey) -> Result<()> {
+    conn.exec(
+        "UPDATE account SET key_check = ?1 WHERE id = 1",
+        p![key.record_mac("key-check", &json!("secrets-guard"))],
+    )?;
+    Ok(())
+}
+
+/// Whether the store is sealed under `key` (true for a store with no account yet).
+pub(crate) fn key_check_matches(conn: &Conn<'_>, key: &ServerKey) -> Result<bool> {
+    let Some(row) = conn.query_opt("SELECT key_check FROM account WHERE id = 1", p![])? else {
+        return Ok(true);
+    };
+    let stored = row.text(0)?;
+    Ok(stored.is_empty()
+        || constant_time_eq(
+            &stored,
+            &key.record_mac("key-check", &json!("secrets-guard")),
+        ))
+}

@@ -18,6 +18,10 @@ use subtle::ConstantTimeEq;
 
 /// Default grace period, in hours, during which a rotated key keeps working.
 pub const DEFAULT_GRACE_HOURS: u32 = 24;
+/// The longest grace period of a rotated key: 30 days.
+pub const MAX_GRACE_HOURS: u32 = 720;
+/// The longest lifetime a key can be given at creation: 10 years.
+pub const MAX_KEY_DAYS: u32 = 3650;
 
 /// Where a key stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -317,8 +321,10 @@ pub fn create_key(
     store.require_initialized()?;
     let name = name.unwrap_or("default");
     validate_key_name(name)?;
-    if expires_in_days == Some(0) {
-        return Err(AccessError::invalid("--expires-in must be at least 1 day"));
+    if expires_in_days.is_some_and(|d| d == 0 || d > MAX_KEY_DAYS) {
+        return Err(AccessError::invalid(format!(
+            "--expires-in must be 1 to {MAX_KEY_DAYS} days"
+        )));
     }
     store.write(&actor.email, "key create", subaccount, |tx, now| {
         let me = acting(tx, store.key(), actor)?;
@@ -398,6 +404,11 @@ pub fn list_keys(store: &Store, actor: &Actor, subaccount: Option<&str>) -> Resu
 /// Issues a replacement for key `id`; the old key keeps working for `grace_hours`.
 pub fn rotate_key(store: &Store, actor: &Actor, id: i64, grace_hours: u32) -> Result<IssuedKey> {
     store.require_initialized()?;
+    if grace_hours > MAX_GRACE_HOURS {
+        return Err(AccessError::invalid(format!(
+            "--grace-hours must be at most {MAX_GRACE_HOURS} (30 days)"
+        )));
+    }
     store.write(
         &actor.email,
         "key rotate",

@@ -169,6 +169,7 @@ pub fn init(store: &Store, options: &InitOptions) -> Result<Invitation> {
              VALUES (1, ?1, ?2, ?3, ?4, ?5, 1)",
             p![name, currency.clone(), i64::from(exponent), options.require_2fa, now],
         )?;
+        crate::integrity::set_key_check(conn, key)?;
         let id = conn
             .query_one(
                 "INSERT INTO users (email, role, totp_secret, created, added_by, email_skeleton, enrolled)
