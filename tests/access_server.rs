@@ -787,3 +787,27 @@ fn scans_ask_the_server_and_revoke_through_it() {
     );
     assert!(log.to_string().contains("config.env"), "{log}");
 }
+
+#[test]
+fn transfer_codes_count_towards_the_backoff() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = sqlite(dir.path());
+    let (_server, team, owner_uri) = started_team(dir.path(), &backend);
+    team.add("admin", "admin@acme.test", "administrator", &[]);
+    for _ in 0..5 {
+        let out = team.run(
+            "owner",
+            &["transfer-ownership", "admin@acme.test", "--otp", "000000"],
+        );
+        assert_eq!(code(&out), 3, "{}", stderr(&out));
+    }
+    let right = team.code_for(&owner_uri, 1);
+    let out = team.run(
+        "owner",
+        &["transfer-ownership", "admin@acme.test", "--otp", &right],
+    );
+    assert_eq!(code(&out), 3);
+    assert!(stderr(&out).contains("try again after"), "{}", stderr(&out));
+    let me = team.json("owner", &["whoami", "--format", "json"]);
+    assert_eq!(me["role"], "owner");
+}

@@ -72,6 +72,57 @@ fn lockout_seconds(lockouts: i64) -> i64 {
     (FIRST_LOCKOUT_SECONDS << doublings).min(MAX_LOCKOUT_SECONDS)
 }
 
+/// The refusal for an account whose logins are locked, if they are.
+pub(crate) fn lockout(conn: &Conn<'_>, email: &str, now: i64) -> Result<Option<AccessError>> {
+    let locked_until = conn
+        .query_opt(
+            "SELECT locked_until FROM login_attempts WHERE email = ?1",
+            p![email.trim().to_lowercase()],
+        )?
+        .map(|r| r.int(0))
+        .transpose()?
+        .unwrap_or(0);
+    Ok((locked_until > now).then(|| AccessError::TooManyAttempts {
+        email: email.to_owned(),
+        until: locked_until,
+        now,
+    }))
+}
+
+/// Counts a wrong code for `email` (the caller commits it even though it refuses) and
+/// returns the refusal to give: after [`MAX_FAILURES`] in a row, the account is locked.
+pub(crate) fn count_failure(conn: &Conn<'_>, email: &str, now: i64) -> Result<AccessError> {
+    let who = email.trim().to_lowercase();
+    let row = conn.query_opt(
+        "SELECT failures, lockouts FROM login_attempts WHERE email = ?1",
+        p![who.clone()],
+    )?;
+    let (failures, lockouts) = match row {
+        Some(r) => (r.int(0)? + 1, r.int(1)?),
+        None => (1, 0),
+    };
+    let (failures, lockouts, locked_until) = if failures >= MAX_FAILURES {
+        let lockouts = lockouts + 1;
+        (0, lockouts, now + lockout_seconds(lockouts))
+    } else {
+        (failures, lockouts, 0)
+    };
+    conn.exec(
+        "INSERT INTO login_attempts (email, failures, lockouts, locked_until) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (email) DO UPDATE SET failures = ?2, lockouts = ?3, locked_until = ?4",
+        p![who, failures, lockouts, locked_until],
+    )?;
+    Ok(if locked_until > now {
+        AccessError::TooManyAttempts {
+            email: email.to_owned(),
+            until: locked_until,
+            now,
+        }
+    } else {
+        AccessError::Authentication(REFUSED_LOGIN.to_owned())
+    })
+}
+
 /// Checks a TOTP code of user `user_id` and consumes its time step, so that it (and every
 /// older code) cannot be used again.
 pub(crate) fn consume_code(
@@ -149,14 +200,6 @@ pub fn login(store: &Store, email: &str, credential: &Credential) -> Result<Sess
     let key = store.key();
     let who = email.trim().to_lowercase();
     let outcome = store.transaction(true, |conn, now| {
-        let attempts = conn.query_opt(
-            "SELECT failures, lockouts, locked_until FROM login_attempts WHERE email = ?1",
-            p![who.clone()],
-        )?;
-        let (failures, lockouts, locked_until) = match &attempts {
-            Some(r) => (r.int(0)?, r.int(1)?, r.int(2)?),
-            None => (0, 0, 0),
-        };
         let refuse = |err: AccessError| -> Result<std::result::Result<Session, AccessError>> {
             audit::append(
                 conn,
@@ -173,12 +216,8 @@ pub fn login(store: &Store, email: &str, credential: &Credential) -> Result<Sess
             )?;
             Ok(Err(err))
         };
-        if locked_until > now {
-            return refuse(AccessError::TooManyAttempts {
-                email: email.to_owned(),
-                until: locked_until,
-                now,
-            });
+        if let Some(err) = lockout(conn, email, now)? {
+            return refuse(err);
         }
         let member = member_by_email(conn, key, email)?;
         let checked = match &member {
@@ -193,36 +232,7 @@ pub fn login(store: &Store, email: &str, credential: &Credential) -> Result<Sess
         };
         let method = match checked {
             Ok(method) => method,
-            Err(err @ AccessError::Authentication(_)) => {
-                let failures = failures + 1;
-                let (failures, lockouts, locked_until, note) = if failures >= MAX_FAILURES {
-                    let lockouts = lockouts + 1;
-                    let until = now + lockout_seconds(lockouts);
-                    let note = format!(
-                        "; {MAX_FAILURES} failures in a row: logins locked until {}",
-                        audit::time_text(until)
-                    );
-                    (0, lockouts, until, note)
-                } else {
-                    (failures, lockouts, 0, String::new())
-                };
-                conn.exec(
-                    "INSERT INTO login_attempts (email, failures, lockouts, locked_until) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (email) DO UPDATE SET failures = ?2, lockouts = ?3, locked_until = ?4",
-                    p![who.clone(), failures, lockouts, locked_until],
-                )?;
-                let message = format!("{REFUSED_LOGIN}{note}");
-                return refuse(if locked_until > now {
-                    AccessError::TooManyAttempts {
-                        email: email.to_owned(),
-                        until: locked_until,
-                        now,
-                    }
-                } else {
-                    let _ = err;
-                    AccessError::Authentication(message)
-                });
-            }
+            Err(AccessError::Authentication(_)) => return refuse(count_failure(conn, email, now)?),
             Err(other) => return Err(other),
         };
         let Some(member) = member else {

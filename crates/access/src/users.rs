@@ -601,12 +601,23 @@ pub fn set_role(
 pub fn transfer_ownership(store: &Store, actor: &Actor, email: &str, otp: &str) -> Result<()> {
     store.require_initialized()?;
     let key = store.key();
-    store.write(&actor.email, "transfer-ownership", email, |conn, now| {
+    // A wrong code counts towards the Owner's login backoff, so the failure is committed
+    // even though the transfer is refused.
+    let outcome = store.write(&actor.email, "transfer-ownership", email, |conn, now| {
         let me = acting(conn, key, actor)?;
         me.require(Capability::TransferOwnership, None, || {
             format!("transfer ownership to {email}")
         })?;
-        crate::session::consume_code(conn, key, me.id, otp, now)?;
+        if let Some(err) = crate::session::lockout(conn, &me.email, now)? {
+            return Ok(Err(err));
+        }
+        match crate::session::consume_code(conn, key, me.id, otp, now) {
+            Ok(()) => conn.exec("DELETE FROM login_attempts WHERE email = ?1", p![me.email.to_lowercase()])?,
+            Err(AccessError::Authentication(_)) => {
+                return Ok(Err(crate::session::count_failure(conn, &me.email, now)?))
+            }
+            Err(other) => return Err(other),
+        };
         let target = target_member(conn, key, email)?;
         if target.id == me.id {
             return Err(AccessError::invalid(format!("{email} is already the Owner")));
@@ -639,7 +650,11 @@ pub fn transfer_ownership(store: &Store, actor: &Actor, email: &str, otp: &str) 
                 subaccount: None,
             },
         )?;
-        Ok(())
+        Ok(Ok(()))
+    })?;
+    outcome.or_else(|err| {
+        store.record_refusal(&actor.email, "transfer-ownership", email, &err)?;
+        Err(err)
     })
 }
 
