@@ -33,7 +33,7 @@
 //! let found = "sgk_prod_…";
 //! if lookup_key(&store, found)?.status == sg_access::KeyStatus::Live {
 //!     let me = current_user(&store, &default_session_path())?;
-//!     let leaks = [LeakedKey { secret: found.to_owned(), path: ".env".into(), commit: None }];
+//!     let leaks = [LeakedKey::new(found, ".env", None)];
 //!     for k in revoke_leaked(&store, &me, &leaks)? {
 //!         println!("revoked key {} ({})", k.key_id, k.prefix);
 //!     }

@@ -350,11 +350,7 @@ fn revoke_leaked_is_all_or_nothing_and_audited_with_the_place() {
     let dev_key = sg_access::create_key(&store, &owner, "dev", Some("d"), None).expect("dev key");
     let prod_key =
         sg_access::create_key(&store, &owner, "prod", Some("p"), None).expect("prod key");
-    let leak = |secret: &str, path: &str| LeakedKey {
-        secret: secret.to_owned(),
-        path: path.to_owned(),
-        commit: Some("abc123".to_owned()),
-    };
+    let leak = |secret: &str, path: &str| LeakedKey::new(secret, path, Some("abc123".to_owned()));
     let leaks = vec![
         leak(dev_key.secret.expose(), "config/dev.env"),
         leak(prod_key.secret.expose(), "deploy/prod.env"),
