@@ -275,9 +275,15 @@ fn step(store: &Store, model: &mut Model, op: &Op) {
                 .and_then(|u| sg_access::totp::code_for_base32(&u.secret, store.now()))
                 .unwrap_or_else(|| "000000".to_owned());
             let r = sg_access::transfer_ownership(store, &model.actor(*a), email, &otp);
+            // The fresh code is checked under the login backoff: refused while locked.
+            let locked = model
+                .attempts
+                .get(EMAILS[*a])
+                .is_some_and(|at| at.locked_until > store.now());
             let expected = match model.acting(*a) {
                 None => Outcome::Refused,
                 Some(me) if !table(me.role, "transfer") => Outcome::Refused,
+                Some(_) if locked => Outcome::Refused,
                 Some(_) => match model.users.get(email) {
                     None => Outcome::Other,
                     Some(_) if *a == *t => Outcome::Other,
@@ -287,6 +293,8 @@ fn step(store: &Store, model: &mut Model, op: &Op) {
             };
             assert_eq!(classify(&r), expected, "{op:?} -> {r:?}");
             if r.is_ok() {
+                // An accepted code ends the backoff, as a login does.
+                model.attempts.remove(EMAILS[*a]);
                 let old = model.users.get_mut(EMAILS[*a]).expect("actor");
                 old.role = Role::Administrator;
                 old.scope = None;

@@ -244,6 +244,46 @@ fn the_lock_is_per_account_and_a_used_code_reads_like_a_wrong_one() {
 }
 
 #[test]
+fn wrong_codes_for_transfer_ownership_count_towards_the_backoff() {
+    let (store, owner, owner_enrollment) = account();
+    add_verified(&store, &owner, "admin@acme.test", Role::Administrator, None);
+    next_step(&store);
+    // A stolen Owner session cannot guess the fresh code: five wrong ones lock the account.
+    for attempt in 1..=4 {
+        let err = sg_access::transfer_ownership(&store, &owner, "admin@acme.test", "000000")
+            .expect_err("wrong code");
+        assert!(
+            matches!(err, AccessError::Authentication(_)),
+            "attempt {attempt}: {err}"
+        );
+    }
+    let err = sg_access::transfer_ownership(&store, &owner, "admin@acme.test", "000000")
+        .expect_err("fifth wrong code");
+    assert!(matches!(err, AccessError::TooManyAttempts { .. }), "{err}");
+    let right = code_now(&store, &owner_enrollment);
+    let err = sg_access::transfer_ownership(&store, &owner, "admin@acme.test", &right)
+        .expect_err("locked, even with the right code");
+    assert!(matches!(err, AccessError::TooManyAttempts { .. }), "{err}");
+    let err = sg_access::login(&store, "owner@acme.test", &Credential::Totp(right))
+        .expect_err("logins are locked too");
+    assert!(matches!(err, AccessError::TooManyAttempts { .. }), "{err}");
+    let users = sg_access::list_users(&store, &owner).expect("list");
+    assert!(users
+        .iter()
+        .any(|u| u.email == "owner@acme.test" && u.role == Role::Owner));
+    let refused = audit_all(&store, &owner)
+        .into_iter()
+        .filter(|e| e.action == "transfer-ownership" && e.result == "refused")
+        .count();
+    assert_eq!(refused, 6, "every refused transfer is audited");
+
+    // After the window the right code transfers.
+    store.set_time(Some(store.now() + 30));
+    let otp = code_now(&store, &owner_enrollment);
+    sg_access::transfer_ownership(&store, &owner, "admin@acme.test", &otp).expect("transfer");
+}
+
+#[test]
 fn confusable_and_malformed_emails_are_refused() {
     let (store, owner, _) = account();
     add_user(&store, &owner, "paypal@acme.test", Role::Support, None).expect("add");
