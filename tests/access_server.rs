@@ -770,6 +770,15 @@ fn scans_ask_the_server_and_revoke_through_it() {
     let findings: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(findings[0]["access"]["status"], "live", "{findings}");
     assert_eq!(findings[0]["access"]["subaccount"], "prod");
+    // The scan reported where the key leaked: the server lists it, once.
+    let out = scan("owner", &[]);
+    assert_eq!(code(&out), 1);
+    let leaks = team.run("owner", &["key", "leaks", "--format", "json"]);
+    let leaks: Value = serde_json::from_slice(&leaks.stdout).expect("leaks json");
+    assert_eq!(leaks.as_array().map(Vec::len), Some(1), "{leaks}");
+    assert!(leaks[0]["path"]
+        .as_str()
+        .is_some_and(|p| p.ends_with("config.env")));
     let out = scan("owner", &["--revoke-leaked"]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let verify = team.run_stdin("owner", &["key", "verify"], &key);

@@ -233,6 +233,11 @@ enum KeyCommand {
     },
     /// Revoke a key now.
     Revoke { id: i64 },
+    /// Where scans found keys leaked (file and commit), newest first.
+    Leaks {
+        #[command(flatten)]
+        format: FormatArg,
+    },
     /// Read a key on stdin and print valid, revoked, expired or unknown (exit 0 only if valid).
     Verify {
         #[command(flatten)]
@@ -761,6 +766,31 @@ fn key(client: &Client, command: KeyCommand) -> anyhow::Result<ExitCode> {
                 "revoked key {} {:?} ({}…) in subaccount {}",
                 k.id, k.name, k.prefix, k.subaccount
             );
+        }
+        KeyCommand::Leaks { format } => {
+            let leaks: Vec<sg_access::Leak> = client.call(Call::LeakList)?;
+            match format.format {
+                Format::Json => print_json(&leaks)?,
+                Format::Human => {
+                    for l in &leaks {
+                        println!(
+                            "key {} {:?} ({}, {}) {} in {}{} (reported {} by {})",
+                            l.key_id,
+                            l.key_name,
+                            l.subaccount,
+                            l.status.as_str(),
+                            l.prefix,
+                            escape(&l.path),
+                            l.commit
+                                .as_ref()
+                                .map(|c| format!(" at {c}"))
+                                .unwrap_or_default(),
+                            time_text(l.reported),
+                            l.reported_by
+                        );
+                    }
+                }
+            }
         }
         KeyCommand::Verify { format } => {
             let mut input = String::new();

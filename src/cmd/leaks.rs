@@ -67,6 +67,41 @@ pub fn attach_access_status(access: &Access, findings: &mut [Finding]) -> anyhow
     Ok(())
 }
 
+/// Tells the access store where its keys were found (by hash), so the Console shows them
+/// as leaked with the file and commit. Needs a session; without one, nothing is reported.
+/// Returns how many leaks were new.
+pub fn report_leaks(access: &Access, findings: &[Finding]) -> anyhow::Result<usize> {
+    let Some(token) = access.token.as_deref() else {
+        return Ok(0);
+    };
+    let leaks: Vec<LeakedKey> = findings
+        .iter()
+        .filter(|f| f.access.as_ref().is_some_and(|a| a.status != "unknown"))
+        .map(|f| {
+            LeakedKey::new(
+                &f.secret,
+                f.path.clone(),
+                f.commit.as_ref().map(|c| c.id.clone()),
+            )
+        })
+        .collect();
+    if leaks.is_empty() {
+        return Ok(0);
+    }
+    let recorded: sg_access::Result<Vec<sg_access::Leak>> = access
+        .transport
+        .call(Some(token), Call::ReportLeaks { leaks });
+    match recorded {
+        Ok(recorded) => Ok(recorded.len()),
+        // A session that expired must not fail the scan; the findings stand as they are.
+        Err(e) if e.is_refusal() => {
+            eprintln!("warning: leaks not reported to the access store: {e}");
+            Ok(0)
+        }
+        Err(e) => Err(e).context("reporting leaked keys"),
+    }
+}
+
 fn access_info(lookup: &KeyLookup) -> AccessInfo {
     AccessInfo {
         status: status_word(lookup.status).to_owned(),

@@ -180,6 +180,7 @@ pub fn report(
         super::leaks::open_access(args.access_db.as_deref(), args.access_server.as_deref())?;
     if let Some(access) = &store {
         super::leaks::attach_access_status(access, &mut findings)?;
+        super::leaks::report_leaks(access, &findings)?;
     } else if args.revoke_leaked {
         anyhow::bail!("--revoke-leaked needs --access-db PATH or --access-server URL");
     }

@@ -91,6 +91,11 @@ pub enum Call {
     KeyStatus { hash: String },
     #[serde(rename = "keys/revoke-leaked")]
     RevokeLeaked { leaks: Vec<LeakedKey> },
+    /// A scan reports where keys leaked (by hash), so the Console can show them.
+    #[serde(rename = "leaks")]
+    ReportLeaks { leaks: Vec<LeakedKey> },
+    #[serde(rename = "leaks/list")]
+    LeakList,
     #[serde(rename = "billing/record")]
     BillingRecord {
         subaccount: String,
@@ -269,6 +274,8 @@ pub fn dispatch(store: &Store, token: Option<&str>, call: Call) -> Result<Value>
         Call::KeyVerify { key } => to_json(crate::verify_key(store, &key)?),
         Call::KeyStatus { hash } => to_json(crate::key_status_by_hash(store, &me()?, &hash)?),
         Call::RevokeLeaked { leaks } => to_json(crate::revoke_leaked(store, &me()?, &leaks)?),
+        Call::ReportLeaks { leaks } => to_json(crate::report_leaks(store, &me()?, &leaks)?),
+        Call::LeakList => to_json(crate::list_leaks(store, &me()?)?),
         Call::BillingRecord {
             subaccount,
             amount,

@@ -104,7 +104,8 @@ impl AccessError {
         }
     }
 
-    pub(crate) fn invalid(message: impl Into<String>) -> AccessError {
+    /// An [`AccessError::InvalidInput`] with `message`.
+    pub fn invalid(message: impl Into<String>) -> AccessError {
         AccessError::InvalidInput(message.into())
     }
 }

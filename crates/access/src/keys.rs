@@ -666,3 +666,114 @@ pub(crate) fn all_keys(conn: &Conn<'_>, now: i64) -> Result<Vec<(KeyInfo, i64)>>
         .map(|r| (r.info(now), r.subaccount_id))
         .collect())
 }
+
+/// A leak of a key, as a scan reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leak {
+    pub key_id: i64,
+    pub key_name: String,
+    pub subaccount: String,
+    pub environment: String,
+    pub prefix: String,
+    pub status: KeyStatus,
+    pub path: String,
+    pub commit: Option<String>,
+    pub reported: i64,
+    pub reported_by: String,
+}
+
+/// Records where keys were found leaked (`POST /api/v1/leaks`), for the keys `actor` may
+/// see; a key the actor may not see, or that this account did not issue, is skipped
+/// without saying so. Returns the leaks newly recorded (one already known is not repeated).
+pub fn report_leaks(store: &Store, actor: &Actor, leaks: &[LeakedKey]) -> Result<Vec<Leak>> {
+    store.require_initialized()?;
+    store.write(&actor.email, "key leak", &format!("{} leaks", leaks.len()), |tx, now| {
+        let me = acting(tx, store.key(), actor)?;
+        let mut recorded = Vec::new();
+        for leak in leaks {
+            crate::validate::validate_text("a leak's path", &leak.path, 4096)?;
+            let wanted = leak.key_hash.trim().to_ascii_lowercase();
+            let Some(row) = key_rows(tx, "WHERE k.hash = ?1", p![wanted])?.into_iter().next() else {
+                continue;
+            };
+            if !me.can(Capability::ManageKeys, Some(row.subaccount_id)) {
+                continue;
+            }
+            let commit = leak.commit.clone().unwrap_or_default();
+            let known = tx.query_opt(
+                "SELECT id FROM leaks WHERE key_id = ?1 AND path = ?2 AND commit_id = ?3",
+                p![row.id, &leak.path, &commit],
+            )?;
+            if known.is_some() {
+                continue;
+            }
+            tx.exec(
+                "INSERT INTO leaks (key_id, path, commit_id, reported, reported_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+                p![row.id, &leak.path, &commit, now, &me.email],
+            )?;
+            let place = match &leak.commit {
+                Some(c) => format!("{} at commit {c}", leak.path),
+                None => leak.path.clone(),
+            };
+            audit::append(
+                tx,
+                store.key(),
+                &NewEntry {
+                    at: now,
+                    actor: &me.email,
+                    action: "key leak",
+                    target: &format!("key {}", row.id),
+                    result: "ok",
+                    detail: &format!("{} ({}) found in {place}", row.name, row.status(now).as_str()),
+                    subaccount: Some(row.subaccount_id),
+                },
+            )?;
+            recorded.push(Leak {
+                key_id: row.id,
+                key_name: row.name.clone(),
+                subaccount: row.subaccount.clone(),
+                environment: row.environment.clone(),
+                prefix: row.prefix.clone(),
+                status: row.status(now),
+                path: leak.path.clone(),
+                commit: leak.commit.clone(),
+                reported: now,
+                reported_by: me.email.clone(),
+            });
+        }
+        Ok(recorded)
+    })
+}
+
+/// Every recorded leak of a key `actor` may see, newest first.
+pub fn list_leaks(store: &Store, actor: &Actor) -> Result<Vec<Leak>> {
+    store.require_initialized()?;
+    store.read_as(&actor.email, "key leaks", "", |tx, now| {
+        let me = acting(tx, store.key(), actor)?;
+        me.require(Capability::ManageKeys, None, || "view leaked keys".to_owned())?;
+        let mut out = Vec::new();
+        for r in tx.query(
+            "SELECT key_id, path, commit_id, reported, reported_by FROM leaks ORDER BY reported DESC, id DESC",
+            p![],
+        )? {
+            let key = key_by_id(tx, r.int(0)?)?;
+            if !me.can(Capability::ManageKeys, Some(key.subaccount_id)) {
+                continue;
+            }
+            let commit = r.text(2)?;
+            out.push(Leak {
+                key_id: key.id,
+                key_name: key.name.clone(),
+                subaccount: key.subaccount.clone(),
+                environment: key.environment.clone(),
+                prefix: key.prefix.clone(),
+                status: key.status(now),
+                path: r.text(1)?,
+                commit: (!commit.is_empty()).then_some(commit),
+                reported: r.int(3)?,
+                reported_by: r.text(4)?,
+            });
+        }
+        Ok(out)
+    })
+}

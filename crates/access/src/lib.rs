@@ -72,9 +72,9 @@ pub use billing::{
 pub use doctor::{doctor, Warning};
 pub use error::{AccessError, DbError, Result};
 pub use keys::{
-    create_key, key_hash, key_status_by_hash, list_keys, lookup_key, revoke_key, revoke_leaked,
-    rotate_key, verify_key, IssuedKey, KeyInfo, KeyLookup, KeyStatus, LeakedKey, RevokedKey,
-    DEFAULT_GRACE_HOURS,
+    create_key, key_hash, key_status_by_hash, list_keys, list_leaks, lookup_key, report_leaks,
+    revoke_key, revoke_leaked, rotate_key, verify_key, IssuedKey, KeyInfo, KeyLookup, KeyStatus,
+    Leak, LeakedKey, RevokedKey, DEFAULT_GRACE_HOURS, MAX_GRACE_HOURS, MAX_KEY_DAYS,
 };
 pub use roles::{Capability, Grant, Role};
 pub use serverkey::ServerKey;
