@@ -2,14 +2,16 @@
 
 use crate::allowlist::{Allowlist, Candidate};
 use crate::entropy::shannon_entropy;
+use crate::filekind::FileKind;
 use crate::lazy::LazyRegex;
 use crate::placeholder::looks_like_placeholder;
-use crate::schema::{ConfigFile, Example, RawRule};
+use crate::schema::{ConfigFile, Example, Negative, RawAllowlist, RawRule};
 use crate::validators::{Validation, Validator};
 use crate::{RuleError, DEFAULT_RULE_FILES};
 use std::collections::HashSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Checks a rule pattern the way every rule pattern is checked: Go RE2 syntax rewritten
 /// (gitleaks configs are written for Go), bytes API, ASCII classes where the pattern allows.
@@ -38,10 +40,14 @@ pub struct Rule {
     pub allowlists: Vec<Allowlist>,
     pub validator: Option<Validator>,
     pub examples: Vec<Example>,
-    pub negatives: Vec<String>,
+    pub negatives: Vec<Negative>,
     pub references: Vec<String>,
     pub impact: Option<String>,
     pub skip_report: bool,
+    /// `literalValue`: keep a match only when its value is a literal of the file's kind.
+    pub literal_value: bool,
+    /// The rule set's file kinds, shared, for a `literal_value` rule (empty otherwise).
+    pub file_kinds: Arc<[FileKind]>,
     /// The file the rule was defined in (for messages).
     pub source: PathBuf,
 }
@@ -143,6 +149,12 @@ impl Rule {
         if secret_bytes.is_empty() {
             return;
         }
+        if self.literal_value {
+            let kind = path.and_then(|p| self.file_kinds.iter().find(|k| k.matches_path(p)));
+            if kind.is_some_and(|k| !k.is_literal(window, &whole, &secret)) {
+                return;
+            }
+        }
         let entropy = shannon_entropy(secret_bytes);
         if let Some(min) = self.entropy {
             if entropy <= min {
@@ -203,6 +215,8 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Global allowlists (also folded into each targeted rule's `allowlists`).
     pub global_allowlists: Vec<Allowlist>,
+    /// `[[filekinds]]`, in order of precedence (the first whose paths match is the kind).
+    pub file_kinds: Vec<FileKind>,
 }
 
 impl RuleSet {
@@ -246,6 +260,10 @@ impl RuleSet {
             }
         }
         self.global_allowlists.extend(other.global_allowlists);
+        // A config's own kinds come first, so they override the defaults' for their paths.
+        let mut kinds = other.file_kinds;
+        kinds.append(&mut self.file_kinds);
+        self.file_kinds = kinds;
     }
 
     fn add_file(&mut self, file: ConfigFile, path: &Path, eager: bool) -> Result<(), RuleError> {
@@ -256,6 +274,13 @@ impl RuleSet {
                 "(global allowlist)",
                 eager,
             )?);
+        }
+        for raw in &file.file_kinds {
+            self.file_kinds.push(FileKind::compile(raw, path, eager)?);
+        }
+        if !file.example_keys.is_empty() {
+            self.global_allowlists
+                .push(example_keys_allowlist(&file, path, eager)?);
         }
         for raw in &file.rules {
             if self.rules.iter().any(|r| r.id == raw.id) {
@@ -310,7 +335,6 @@ fn merge_rule(base: &mut Rule, over: Rule) {
     for (into, from) in [
         (&mut base.tags, over.tags),
         (&mut base.keywords, over.keywords),
-        (&mut base.negatives, over.negatives),
         (&mut base.references, over.references),
     ] {
         for item in from {
@@ -319,9 +343,15 @@ fn merge_rule(base: &mut Rule, over: Rule) {
             }
         }
     }
+    for negative in over.negatives {
+        if !base.negatives.contains(&negative) {
+            base.negatives.push(negative);
+        }
+    }
     base.examples.extend(over.examples);
     base.allowlists.extend(over.allowlists);
     base.skip_report |= over.skip_report;
+    base.literal_value |= over.literal_value;
 }
 
 /// State of one load: the files already read, to refuse `[extend] path` cycles.
@@ -428,7 +458,11 @@ impl Loader {
             }
         }
         let globals = set.global_allowlists.clone();
+        let kinds: Arc<[FileKind]> = set.file_kinds.clone().into();
         for rule in &mut set.rules {
+            if rule.literal_value {
+                rule.file_kinds = Arc::clone(&kinds);
+            }
             for global in &globals {
                 if global.targets(&rule.id) {
                     rule.allowlists.push(global.clone());
@@ -437,6 +471,25 @@ impl Loader {
         }
         Ok(())
     }
+}
+
+/// `[[exampleKeys]]` as one global allowlist matching exactly those values.
+fn example_keys_allowlist(
+    file: &ConfigFile,
+    path: &Path,
+    eager: bool,
+) -> Result<Allowlist, RuleError> {
+    let values: Vec<String> = file
+        .example_keys
+        .iter()
+        .map(|k| regex::escape(&k.value))
+        .collect();
+    let raw = RawAllowlist {
+        description: Some("keys that vendors publish in their documentation".into()),
+        regexes: vec![format!("^(?:{})$", values.join("|"))],
+        ..RawAllowlist::default()
+    };
+    Allowlist::compile(&raw, path, "(exampleKeys)", eager)
 }
 
 fn parse_config(text: &str, path: &Path) -> Result<ConfigFile, RuleError> {
@@ -534,6 +587,8 @@ fn compile_rule(raw: &RawRule, path: &Path, eager: bool) -> Result<Rule, RuleErr
         references: raw.references.clone(),
         impact: raw.impact.clone(),
         skip_report: raw.skip_report,
+        literal_value: raw.literal_value,
+        file_kinds: Arc::from(Vec::new()),
         source: path.to_path_buf(),
     })
 }

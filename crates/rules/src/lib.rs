@@ -18,6 +18,7 @@ mod compile;
 mod defaults;
 mod entropy;
 mod error;
+mod filekind;
 mod goregex;
 mod lazy;
 mod placeholder;
@@ -30,7 +31,11 @@ pub use compile::{Rule, RuleMatch, RuleSet};
 pub use defaults::DEFAULT_RULE_FILES;
 pub use entropy::shannon_entropy;
 pub use error::RuleError;
+pub use filekind::FileKind;
 pub use lazy::LazyRegex;
 pub use placeholder::looks_like_placeholder;
-pub use schema::{ConfigFile, Example, ExtendSpec, RawAllowlist, RawRequired, RawRule};
+pub use schema::{
+    ConfigFile, Example, ExtendSpec, Negative, RawAllowlist, RawExampleKey, RawFileKind,
+    RawRequired, RawRule,
+};
 pub use validators::{Validation, Validator};
