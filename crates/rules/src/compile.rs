@@ -479,11 +479,26 @@ fn example_keys_allowlist(
     path: &Path,
     eager: bool,
 ) -> Result<Allowlist, RuleError> {
-    let values: Vec<String> = file
-        .example_keys
-        .iter()
-        .map(|k| regex::escape(&k.value))
-        .collect();
+    let mut values = Vec::with_capacity(file.example_keys.len());
+    for key in &file.example_keys {
+        // An entry must show where the vendor publishes the value; without that page
+        // nobody can check that it is an example and not a leaked key.
+        let problem = if key.value.trim().is_empty() {
+            Some("has an empty `value`")
+        } else if !(key.reference.starts_with("https://") || key.reference.starts_with("http://")) {
+            Some("needs a `reference` URL to the page that publishes it")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(RuleError::Invalid {
+                path: path.to_path_buf(),
+                rule_id: "(exampleKeys)".into(),
+                message: format!("example key of `{}` {problem}", key.vendor),
+            });
+        }
+        values.push(regex::escape(&key.value));
+    }
     let raw = RawAllowlist {
         description: Some("keys that vendors publish in their documentation".into()),
         regexes: vec![format!("^(?:{})$", values.join("|"))],
