@@ -149,15 +149,15 @@ impl Rule {
         if secret_bytes.is_empty() {
             return;
         }
-        if self.literal_value {
-            let kind = path.and_then(|p| self.file_kinds.iter().find(|k| k.matches_path(p)));
-            if kind.is_some_and(|k| !k.is_literal(window, &whole, &secret)) {
-                return;
-            }
-        }
         let entropy = shannon_entropy(secret_bytes);
         if let Some(min) = self.entropy {
             if entropy <= min {
+                return;
+            }
+        }
+        if self.literal_value {
+            let kind = path.and_then(|p| self.file_kinds.iter().find(|k| k.matches_path(p)));
+            if kind.is_some_and(|k| !k.is_literal(window, &whole, &secret)) {
                 return;
             }
         }
@@ -215,8 +215,6 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Global allowlists (also folded into each targeted rule's `allowlists`).
     pub global_allowlists: Vec<Allowlist>,
-    /// `[[filekinds]]`, in order of precedence (the first whose paths match is the kind).
-    pub file_kinds: Vec<FileKind>,
 }
 
 impl RuleSet {
@@ -260,13 +258,15 @@ impl RuleSet {
             }
         }
         self.global_allowlists.extend(other.global_allowlists);
-        // A config's own kinds come first, so they override the defaults' for their paths.
-        let mut kinds = other.file_kinds;
-        kinds.append(&mut self.file_kinds);
-        self.file_kinds = kinds;
     }
 
-    fn add_file(&mut self, file: ConfigFile, path: &Path, eager: bool) -> Result<(), RuleError> {
+    /// Adds a file's rules and allowlists; returns its `[[filekinds]]`, compiled.
+    fn add_file(
+        &mut self,
+        file: ConfigFile,
+        path: &Path,
+        eager: bool,
+    ) -> Result<Vec<FileKind>, RuleError> {
         for raw in file.allowlist.iter().chain(file.allowlists.iter()) {
             self.global_allowlists.push(Allowlist::compile(
                 raw,
@@ -275,9 +275,11 @@ impl RuleSet {
                 eager,
             )?);
         }
-        for raw in &file.file_kinds {
-            self.file_kinds.push(FileKind::compile(raw, path, eager)?);
-        }
+        let kinds = file
+            .file_kinds
+            .iter()
+            .map(|raw| FileKind::compile(raw, path, eager))
+            .collect::<Result<Vec<_>, _>>()?;
         if !file.example_keys.is_empty() {
             self.global_allowlists
                 .push(example_keys_allowlist(&file, path, eager)?);
@@ -291,7 +293,7 @@ impl RuleSet {
             }
             self.rules.push(compile_rule(raw, path, eager)?);
         }
-        Ok(())
+        Ok(kinds)
     }
 
     /// Whether a global, path-only allowlist excludes `path` entirely.
@@ -362,6 +364,10 @@ fn merge_rule(base: &mut Rule, over: Rule) {
 #[derive(Default)]
 struct Loader {
     seen: HashSet<PathBuf>,
+    /// `[[filekinds]]` of every file read, in order of precedence: a file's own kinds come
+    /// before those of what it extends, so a config overrides the defaults for its paths.
+    /// Kept here, not in [`RuleSet`], so the set's shape stays what other crates build.
+    file_kinds: Vec<FileKind>,
 }
 
 impl Loader {
@@ -370,7 +376,8 @@ impl Loader {
         for (name, text) in DEFAULT_RULE_FILES {
             let path = PathBuf::from(format!("rules/{name}"));
             let file = parse_config(text, &path)?;
-            set.add_file(file, &path, false)?;
+            let kinds = set.add_file(file, &path, false)?;
+            self.file_kinds.extend(kinds);
         }
         Ok(set)
     }
@@ -426,7 +433,8 @@ impl Loader {
             .cloned()
             .collect();
         let mut own = RuleSet::default();
-        own.add_file(file, path, true)?;
+        let kinds = own.add_file(file, path, true)?;
+        self.file_kinds.splice(0..0, kinds);
         base.merge_overriding(own);
         base.rules.retain(|r| !disabled.contains(&r.id));
         Ok(base)
@@ -458,7 +466,7 @@ impl Loader {
             }
         }
         let globals = set.global_allowlists.clone();
-        let kinds: Arc<[FileKind]> = set.file_kinds.clone().into();
+        let kinds: Arc<[FileKind]> = self.file_kinds.clone().into();
         for rule in &mut set.rules {
             if rule.literal_value {
                 rule.file_kinds = Arc::clone(&kinds);

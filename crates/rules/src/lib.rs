@@ -11,6 +11,13 @@
 //! entropy gate, stopwords, allowlists, validator) happens here. Patterns are written in
 //! gitleaks' Go RE2 dialect and rewritten where Rust's `regex` reads them differently.
 //! [`RuleSet::check`] runs every rule on its own examples and negatives (`rules check`).
+//!
+//! Two more tables sit beside the rules as data. `[[filekinds]]` (`rules/filekinds.toml`)
+//! says, per kind of file, what a literal value looks like; a rule with `literalValue = true`
+//! keeps a match only when its value is one (in code, inside a string literal; in config
+//! files, also bare), which is how the generic name/value rules tell `token = "…"` from
+//! `token = tok.Value`. `[[exampleKeys]]` (`rules/example-keys.toml`) lists keys that vendors
+//! publish in their documentation, each with that page; no rule reports them.
 
 mod allowlist;
 mod check;
