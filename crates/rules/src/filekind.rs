@@ -112,3 +112,76 @@ impl FileKind {
         open.is_some()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(quotes: &[&str], unquoted: bool) -> FileKind {
+        let raw = RawFileKind {
+            name: "test".into(),
+            paths: vec![r"\.test$".into()],
+            quotes: quotes.iter().map(|q| (*q).to_owned()).collect(),
+            unquoted,
+            not_after: vec!["${".into()],
+        };
+        FileKind::compile(&raw, Path::new("kinds.toml"), true).expect("valid kind")
+    }
+
+    /// `is_literal` for the value `V…` of `text`, the whole match starting at `name`.
+    fn literal(k: &FileKind, text: &str, name: &str) -> bool {
+        let start = text.find(name).expect("name in text");
+        let secret = text.find("Vq8").expect("value in text");
+        k.is_literal(
+            text.as_bytes(),
+            &(start..text.len()),
+            &(secret..secret + 10),
+        )
+    }
+
+    #[test]
+    fn a_value_counts_in_code_only_inside_a_string_opened_on_its_line() {
+        let go = kind(&["\"", "`"], false);
+        assert!(literal(&go, "token := \"Vq8Lr2Vx9Kp\"", "token"));
+        assert!(literal(&go, "token := `Vq8Lr2Vx9Kp`", "token"));
+        assert!(literal(
+            &go,
+            "h.Set(\"Authorization\", \"Bearer Vq8Lr2Vx9Kp\")",
+            "Authorization"
+        ));
+        assert!(!literal(&go, "token := Vq8Lr2Vx9Kp", "token"));
+        // The string before the value is closed: `"x"` then a bare value.
+        assert!(!literal(&go, "m[\"token\"] = Vq8Lr2Vx9Kp", "token"));
+        // An escaped quote does not close the string.
+        assert!(literal(&go, "s := \"a \\\" token=Vq8Lr2Vx9Kp\"", "token"));
+        // A quote of another kind of file opens nothing here.
+        assert!(!literal(&go, "token := 'Vq8Lr2Vx9Kp'", "token"));
+        // Only the value's own line counts.
+        assert!(!literal(&go, "x := \"\n  token: Vq8Lr2Vx9Kp", "token"));
+    }
+
+    #[test]
+    fn config_kinds_take_bare_values_but_never_inside_an_expansion() {
+        let env = kind(&["\"", "'"], true);
+        assert!(literal(&env, "TOKEN=Vq8Lr2Vx9Kp", "TOKEN"));
+        assert!(!literal(
+            &env,
+            ": \"${TOKEN:?Vq8Lr2Vx9Kp must be set}\"",
+            "TOKEN"
+        ));
+        assert!(env.matches_path("deploy/app.test"));
+        assert!(!env.matches_path("deploy/app.test.bak"));
+    }
+
+    #[test]
+    fn a_quote_must_be_one_character() {
+        let raw = RawFileKind {
+            name: "bad".into(),
+            paths: vec![r"\.x$".into()],
+            quotes: vec!["\"\"\"".into()],
+            ..RawFileKind::default()
+        };
+        let err = FileKind::compile(&raw, Path::new("kinds.toml"), true).expect_err("refused");
+        assert!(err.to_string().contains("kinds.toml"), "{err}");
+    }
+}
