@@ -199,7 +199,7 @@ fn check_rule(rule: &Rule, report: &mut CheckReport) {
         if rule.regex.is_none() {
             continue;
         }
-        let found = rule.find_matches(text, None, None);
+        let found = rule.find_matches(text, example.path.as_deref(), None);
         if found.is_empty() {
             report.failures.push(issue(
                 IssueKind::ExampleDoesNotMatch,
@@ -239,16 +239,13 @@ fn check_rule(rule: &Rule, report: &mut CheckReport) {
         if rule.regex.is_none() {
             continue;
         }
-        let found = rule.find_matches(negative.as_bytes(), None, None);
+        let text = negative.text();
+        let found = rule.find_matches(text.as_bytes(), negative.path(), None);
         if let Some(m) = found.first() {
-            let secret = String::from_utf8_lossy(&negative.as_bytes()[m.secret.clone()]);
+            let secret = String::from_utf8_lossy(&text.as_bytes()[m.secret.clone()]);
             report.failures.push(issue(
                 IssueKind::NegativeMatches,
-                Some(format!(
-                    "negative {} ({})",
-                    i + 1,
-                    preview(negative, &secret)
-                )),
+                Some(format!("negative {} ({})", i + 1, preview(text, &secret))),
                 format!("matches and yields {}", redact(&secret)),
             ));
         }

@@ -2,14 +2,16 @@
 
 use crate::allowlist::{Allowlist, Candidate};
 use crate::entropy::shannon_entropy;
+use crate::filekind::FileKind;
 use crate::lazy::LazyRegex;
 use crate::placeholder::looks_like_placeholder;
-use crate::schema::{ConfigFile, Example, RawRule};
+use crate::schema::{ConfigFile, Example, Negative, RawAllowlist, RawRule};
 use crate::validators::{Validation, Validator};
 use crate::{RuleError, DEFAULT_RULE_FILES};
 use std::collections::HashSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Checks a rule pattern the way every rule pattern is checked: Go RE2 syntax rewritten
 /// (gitleaks configs are written for Go), bytes API, ASCII classes where the pattern allows.
@@ -38,10 +40,14 @@ pub struct Rule {
     pub allowlists: Vec<Allowlist>,
     pub validator: Option<Validator>,
     pub examples: Vec<Example>,
-    pub negatives: Vec<String>,
+    pub negatives: Vec<Negative>,
     pub references: Vec<String>,
     pub impact: Option<String>,
     pub skip_report: bool,
+    /// `literalValue`: keep a match only when its value is a literal of the file's kind.
+    pub literal_value: bool,
+    /// The rule set's file kinds, shared, for a `literal_value` rule (empty otherwise).
+    pub file_kinds: Arc<[FileKind]>,
     /// The file the rule was defined in (for messages).
     pub source: PathBuf,
 }
@@ -149,6 +155,12 @@ impl Rule {
                 return;
             }
         }
+        if self.literal_value {
+            let kind = path.and_then(|p| self.file_kinds.iter().find(|k| k.matches_path(p)));
+            if kind.is_some_and(|k| !k.is_literal(window, &whole, &secret)) {
+                return;
+            }
+        }
         let (validated, environment) = match &self.validator {
             Some(v) => match v.validate(secret_bytes) {
                 Validation::Reject => return,
@@ -248,7 +260,13 @@ impl RuleSet {
         self.global_allowlists.extend(other.global_allowlists);
     }
 
-    fn add_file(&mut self, file: ConfigFile, path: &Path, eager: bool) -> Result<(), RuleError> {
+    /// Adds a file's rules and allowlists; returns its `[[filekinds]]`, compiled.
+    fn add_file(
+        &mut self,
+        file: ConfigFile,
+        path: &Path,
+        eager: bool,
+    ) -> Result<Vec<FileKind>, RuleError> {
         for raw in file.allowlist.iter().chain(file.allowlists.iter()) {
             self.global_allowlists.push(Allowlist::compile(
                 raw,
@@ -256,6 +274,15 @@ impl RuleSet {
                 "(global allowlist)",
                 eager,
             )?);
+        }
+        let kinds = file
+            .file_kinds
+            .iter()
+            .map(|raw| FileKind::compile(raw, path, eager))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !file.example_keys.is_empty() {
+            self.global_allowlists
+                .push(example_keys_allowlist(&file, path, eager)?);
         }
         for raw in &file.rules {
             if self.rules.iter().any(|r| r.id == raw.id) {
@@ -266,7 +293,7 @@ impl RuleSet {
             }
             self.rules.push(compile_rule(raw, path, eager)?);
         }
-        Ok(())
+        Ok(kinds)
     }
 
     /// Whether a global, path-only allowlist excludes `path` entirely.
@@ -310,7 +337,6 @@ fn merge_rule(base: &mut Rule, over: Rule) {
     for (into, from) in [
         (&mut base.tags, over.tags),
         (&mut base.keywords, over.keywords),
-        (&mut base.negatives, over.negatives),
         (&mut base.references, over.references),
     ] {
         for item in from {
@@ -319,9 +345,15 @@ fn merge_rule(base: &mut Rule, over: Rule) {
             }
         }
     }
+    for negative in over.negatives {
+        if !base.negatives.contains(&negative) {
+            base.negatives.push(negative);
+        }
+    }
     base.examples.extend(over.examples);
     base.allowlists.extend(over.allowlists);
     base.skip_report |= over.skip_report;
+    base.literal_value |= over.literal_value;
 }
 
 /// State of one load: the files already read, to refuse `[extend] path` cycles.
@@ -332,6 +364,10 @@ fn merge_rule(base: &mut Rule, over: Rule) {
 #[derive(Default)]
 struct Loader {
     seen: HashSet<PathBuf>,
+    /// `[[filekinds]]` of every file read, in order of precedence: a file's own kinds come
+    /// before those of what it extends, so a config overrides the defaults for its paths.
+    /// Kept here, not in [`RuleSet`], so the set's shape stays what other crates build.
+    file_kinds: Vec<FileKind>,
 }
 
 impl Loader {
@@ -340,7 +376,8 @@ impl Loader {
         for (name, text) in DEFAULT_RULE_FILES {
             let path = PathBuf::from(format!("rules/{name}"));
             let file = parse_config(text, &path)?;
-            set.add_file(file, &path, false)?;
+            let kinds = set.add_file(file, &path, false)?;
+            self.file_kinds.extend(kinds);
         }
         Ok(set)
     }
@@ -396,7 +433,8 @@ impl Loader {
             .cloned()
             .collect();
         let mut own = RuleSet::default();
-        own.add_file(file, path, true)?;
+        let kinds = own.add_file(file, path, true)?;
+        self.file_kinds.splice(0..0, kinds);
         base.merge_overriding(own);
         base.rules.retain(|r| !disabled.contains(&r.id));
         Ok(base)
@@ -428,7 +466,11 @@ impl Loader {
             }
         }
         let globals = set.global_allowlists.clone();
+        let kinds: Arc<[FileKind]> = self.file_kinds.clone().into();
         for rule in &mut set.rules {
+            if rule.literal_value {
+                rule.file_kinds = Arc::clone(&kinds);
+            }
             for global in &globals {
                 if global.targets(&rule.id) {
                     rule.allowlists.push(global.clone());
@@ -437,6 +479,40 @@ impl Loader {
         }
         Ok(())
     }
+}
+
+/// `[[exampleKeys]]` as one global allowlist matching exactly those values.
+fn example_keys_allowlist(
+    file: &ConfigFile,
+    path: &Path,
+    eager: bool,
+) -> Result<Allowlist, RuleError> {
+    let mut values = Vec::with_capacity(file.example_keys.len());
+    for key in &file.example_keys {
+        // An entry must show where the vendor publishes the value; without that page
+        // nobody can check that it is an example and not a leaked key.
+        let problem = if key.value.trim().is_empty() {
+            Some("has an empty `value`")
+        } else if !(key.reference.starts_with("https://") || key.reference.starts_with("http://")) {
+            Some("needs a `reference` URL to the page that publishes it")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(RuleError::Invalid {
+                path: path.to_path_buf(),
+                rule_id: "(exampleKeys)".into(),
+                message: format!("example key of `{}` {problem}", key.vendor),
+            });
+        }
+        values.push(regex::escape(&key.value));
+    }
+    let raw = RawAllowlist {
+        description: Some("keys that vendors publish in their documentation".into()),
+        regexes: vec![format!("^(?:{})$", values.join("|"))],
+        ..RawAllowlist::default()
+    };
+    Allowlist::compile(&raw, path, "(exampleKeys)", eager)
 }
 
 fn parse_config(text: &str, path: &Path) -> Result<ConfigFile, RuleError> {
@@ -534,6 +610,8 @@ fn compile_rule(raw: &RawRule, path: &Path, eager: bool) -> Result<Rule, RuleErr
         references: raw.references.clone(),
         impact: raw.impact.clone(),
         skip_report: raw.skip_report,
+        literal_value: raw.literal_value,
+        file_kinds: Arc::from(Vec::new()),
         source: path.to_path_buf(),
     })
 }

@@ -37,6 +37,40 @@ pub struct ConfigFile {
     /// secrets-guard's scan settings table; the rules loader ignores it.
     #[serde(default)]
     pub scan: Option<toml::Value>,
+    /// secrets-guard: what a literal value looks like per kind of file (`rules/filekinds.toml`).
+    #[serde(default, rename = "filekinds", alias = "fileKinds")]
+    pub file_kinds: Vec<RawFileKind>,
+    /// secrets-guard: keys that vendors publish in their documentation, never credentials.
+    #[serde(default, rename = "exampleKeys", alias = "examplekeys")]
+    pub example_keys: Vec<RawExampleKey>,
+}
+
+/// `[[filekinds]]`: one kind of file, for the rules that set `literalValue`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFileKind {
+    pub name: String,
+    /// Regexes on the path (`/`-separated); the first kind with a match is the file's kind.
+    pub paths: Vec<String>,
+    /// The characters that open and close a string literal.
+    #[serde(default)]
+    pub quotes: Vec<String>,
+    /// Whether an unquoted value is a literal (a config right-hand side) rather than code.
+    #[serde(default)]
+    pub unquoted: bool,
+    /// Text that, right before the name, puts the match inside an expansion or a reference.
+    #[serde(default, rename = "notAfter", alias = "notafter")]
+    pub not_after: Vec<String>,
+}
+
+/// `[[exampleKeys]]`: a key printed in a vendor's documentation.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExampleKey {
+    pub vendor: String,
+    pub value: String,
+    /// The page that publishes it.
+    pub reference: String,
 }
 
 /// `[extend]`: build on the default rules or on another file.
@@ -95,6 +129,32 @@ pub struct RawRequired {
 pub struct Example {
     pub text: String,
     pub secret: String,
+    /// The file the text is in, for rules whose verdict depends on the kind of file.
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+/// A text that must not match: alone, or with the path of the file it is in.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Negative {
+    Text(String),
+    InFile { text: String, path: String },
+}
+
+impl Negative {
+    pub fn text(&self) -> &str {
+        match self {
+            Negative::Text(t) | Negative::InFile { text: t, .. } => t,
+        }
+    }
+
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Negative::Text(_) => None,
+            Negative::InFile { path, .. } => Some(path),
+        }
+    }
 }
 
 /// One `[[rules]]` entry, as written.
@@ -134,7 +194,10 @@ pub struct RawRule {
     #[serde(default)]
     pub examples: Vec<Example>,
     #[serde(default)]
-    pub negatives: Vec<String>,
+    pub negatives: Vec<Negative>,
+    /// Keep a match only when its value is a literal of the file's kind (`[[filekinds]]`).
+    #[serde(default, rename = "literalValue", alias = "literalvalue")]
+    pub literal_value: bool,
     #[serde(default)]
     pub validator: Option<String>,
     #[serde(default)]
