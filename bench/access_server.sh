@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-10}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 cargo build --release --quiet
-sg=$PWD/target/release/secrets-guard
+sg=$(realpath "${CARGO_TARGET_DIR:-target}")/release/secrets-guard
 work=$(mktemp -d)
 server_pid=""
 pg_dir=""
