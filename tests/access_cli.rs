@@ -639,6 +639,15 @@ fn doctor_warns_and_exits_one() {
     assert!(stdout(&out).contains("never been used"));
     team.run_with_stdin("x", &["key", "verify"], &key);
     assert_eq!(code(&team.run("owner", &["doctor"])), 0);
+    // Re-roled to developer without --subaccounts: no subaccounts at all (fails closed).
+    let out = team.ok("owner", &["user", "role", "admin@acme.test", "developer"]);
+    assert!(out.contains("no subaccounts"), "{out}");
+    let me = team.json("admin", &["whoami", "--format", "json"]);
+    assert_eq!(me["subaccounts"], serde_json::json!([]));
+    assert_eq!(
+        code(&team.run("admin", &["key", "create", "--subaccount", "dev"])),
+        3
+    );
     team.ok("owner", &["user", "role", "admin@acme.test", "support"]);
     let out = team.run("owner", &["doctor"]);
     assert_eq!(code(&out), 1);

@@ -592,3 +592,42 @@ fn audit_list_limit_keeps_the_newest_entries_in_order() {
     assert_eq!(subs.len(), 3);
     assert!(subs.iter().all(|e| e.action == "subaccount add"));
 }
+
+#[test]
+fn re_roling_to_developer_without_subaccounts_gives_none() {
+    let (store, owner, _) = account();
+    let (user, _) = add_verified(&store, &owner, "s@acme.test", Role::Support, None);
+    // The scope must be named: without it the change fails closed, to no subaccounts.
+    sg_access::set_role(&store, &owner, "s@acme.test", Role::Developer, None).expect("re-role");
+    let me = sg_access::whoami(&store, &user).expect("whoami");
+    assert_eq!(me.role, Role::Developer);
+    assert_eq!(me.subaccounts, Some(Vec::new()));
+    for sub in ["prod", "qa", "dev"] {
+        let err = sg_access::create_key(&store, &user, sub, None, None).expect_err(sub);
+        assert!(matches!(err, AccessError::PermissionDenied { .. }), "{err}");
+    }
+    assert!(sg_access::list_keys(&store, &user, None)
+        .expect("list")
+        .is_empty());
+    let log = audit_all(&store, &owner);
+    assert!(log
+        .iter()
+        .any(|e| e.action == "user role" && e.detail.contains("no subaccounts")));
+
+    // A Developer re-roled to Developer without a scope loses the one they had.
+    let qa = vec!["qa".to_owned()];
+    sg_access::set_role(&store, &owner, "s@acme.test", Role::Developer, Some(&qa))
+        .expect("scope qa");
+    assert!(sg_access::create_key(&store, &user, "qa", None, None).is_ok());
+    sg_access::set_role(&store, &owner, "s@acme.test", Role::Developer, None).expect("again");
+    assert!(sg_access::create_key(&store, &user, "qa", None, None).is_err());
+    // Other roles are never scoped: an Administrator sees every subaccount again.
+    sg_access::set_role(&store, &owner, "s@acme.test", Role::Administrator, None).expect("promote");
+    assert_eq!(
+        sg_access::whoami(&store, &user)
+            .expect("whoami")
+            .subaccounts,
+        None
+    );
+    assert!(sg_access::create_key(&store, &user, "prod", None, None).is_ok());
+}
