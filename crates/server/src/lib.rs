@@ -7,6 +7,7 @@
 //! library, and nowhere in this crate. All server state (sessions, backoff counters,
 //! invitations) is in the store, so any number of processes can serve one PostgreSQL.
 
+mod console;
 mod pool;
 
 use axum::body::Bytes;
@@ -79,6 +80,8 @@ pub enum ServerError {
 #[derive(Clone)]
 struct App {
     pool: Arc<Pool>,
+    /// Served over HTTPS: the Console's cookies are `Secure`.
+    tls: bool,
 }
 
 /// The HTTP status of an API error.
@@ -185,6 +188,7 @@ fn router(app: App) -> Router {
         .route("/healthz", get(healthz))
         .route("/api/v1/audit/public-key", get(public_key))
         .route("/api/v1/{*op}", post(api))
+        .merge(console::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -215,7 +219,10 @@ pub async fn serve(
         config.connections,
         first,
     ));
-    let app = router(App { pool });
+    let app = router(App {
+        pool,
+        tls: config.tls.is_some(),
+    });
     let listener =
         std::net::TcpListener::bind(config.listen).map_err(|source| ServerError::Io {
             what: format!("binding {}", config.listen),
