@@ -67,7 +67,7 @@ async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
             "binary": CHROMIUM,
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1100,760", "--hide-scrollbars", "--force-device-scale-factor=1",
+                "--window-size=1100,900", "--hide-scrollbars", "--force-device-scale-factor=1",
                 format!("--user-data-dir={}", profile.display()),
             ],
         }),
@@ -718,6 +718,7 @@ async fn a_team_of_five_uses_the_console_in_a_real_browser() {
     let developer_link = owner_ui
         .invite(developer.email, "developer", "dev,qa")
         .await;
+    owner_ui.goto("/users").await;
     owner_ui.check("users").await;
 
     // 4. The billing manager sees the rollup (total = sum) and gets 403 on the keys page.

@@ -149,7 +149,7 @@ pub(super) async fn logout(
 ) -> Response {
     let token = match form_session(&app, &headers, &form.csrf) {
         Ok(token) => token,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let all = form.all.is_some();
     // Ends the session in the store, not only in the browser.

@@ -45,8 +45,11 @@ th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line
 th { background: var(--panel); color: var(--text); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 form.inline { display: inline-flex; gap: 4px; align-items: center; margin: 0 4px 4px 0; }
+details summary { cursor: pointer; color: var(--link); }
 fieldset { border: 1px solid var(--line); padding: 8px 16px 16px; margin: 8px 0 16px; }
-label { display: inline-block; margin: 4px 8px 4px 0; }
+label { display: inline-block; margin: 4px 6px 4px 0; }
+form input + label, form select + label { margin-left: 12px; }
+section, form { margin-bottom: 12px; }
 input, select { font: inherit; padding: 4px 6px; border: 1px solid var(--muted); color: var(--text); background: var(--page); }
 button { font: inherit; padding: 4px 12px; border: 0; border-radius: 3px; background: var(--button); color: var(--button-text); cursor: pointer; }
 button.danger { background: var(--danger); color: var(--danger-text); }

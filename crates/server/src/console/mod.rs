@@ -268,24 +268,24 @@ async fn call<T: DeserializeOwned>(
 }
 
 /// The signed-in visitor of a page, or the response that sends them to sign in.
-async fn visitor(app: &App, headers: &HeaderMap) -> Result<Visitor, Response> {
+async fn visitor(app: &App, headers: &HeaderMap) -> Result<Visitor, Box<Response>> {
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
-        return Err(to_login(app));
+        return Err(Box::new(to_login(app)));
     };
     match call::<UserInfo>(app, Some(&token), Call::Whoami).await {
         Ok(me) => Ok(Visitor { token, me }),
-        Err(AccessError::Authentication(_)) => Err(to_login(app)),
-        Err(err) => Err(error_page(&err, None)),
+        Err(AccessError::Authentication(_)) => Err(Box::new(to_login(app))),
+        Err(err) => Err(Box::new(error_page(&err, None))),
     }
 }
 
 /// The session token behind a form post, once its CSRF token is checked.
-fn form_session(app: &App, headers: &HeaderMap, csrf: &str) -> Result<String, Response> {
+fn form_session(app: &App, headers: &HeaderMap, csrf: &str) -> Result<String, Box<Response>> {
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
-        return Err(to_login(app));
+        return Err(Box::new(to_login(app)));
     };
     if !csrf_ok(&token, csrf) {
-        return Err(csrf_refused());
+        return Err(Box::new(csrf_refused()));
     }
     Ok(token)
 }

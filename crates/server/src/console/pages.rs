@@ -23,7 +23,7 @@ macro_rules! signed_in {
     ($app:expr, $headers:expr) => {
         match visitor(&$app, &$headers).await {
             Ok(v) => v,
-            Err(response) => return response,
+            Err(response) => return *response,
         }
     };
 }
@@ -43,7 +43,7 @@ macro_rules! posted {
     ($app:expr, $headers:expr, $csrf:expr) => {
         match form_session(&$app, &$headers, $csrf) {
             Ok(token) => token,
-            Err(response) => return response,
+            Err(response) => return *response,
         }
     };
 }
@@ -124,6 +124,8 @@ pub(super) async fn users(State(app): State<App>, headers: HeaderMap) -> Respons
                         td { (when_opt(u.last_login)) }
                         td {
                             @if u.role != Role::Owner && !u.email.eq_ignore_ascii_case(&v.me.email) && may_manage(me, u.role) {
+                                details {
+                                summary { "Manage" }
                                 form.inline method="post" action="/users/role" {
                                     (csrf_field(&v))
                                     input type="hidden" name="email" value=(u.email);
@@ -152,6 +154,7 @@ pub(super) async fn users(State(app): State<App>, headers: HeaderMap) -> Respons
                                     (csrf_field(&v))
                                     input type="hidden" name="email" value=(u.email);
                                     button.danger type="submit" { "Remove" }
+                                }
                                 }
                             }
                         }
@@ -197,12 +200,12 @@ pub(super) struct UserForm {
     subaccounts: String,
 }
 
-fn role_of(form: &UserForm) -> Result<Role, Response> {
+fn role_of(form: &UserForm) -> Result<Role, Box<Response>> {
     form.role
         .as_deref()
         .unwrap_or_default()
         .parse::<Role>()
-        .map_err(|e| error_page(&sg_access::AccessError::invalid(e), None))
+        .map_err(|e| Box::new(error_page(&sg_access::AccessError::invalid(e), None)))
 }
 
 pub(super) async fn user_invite(
@@ -213,7 +216,7 @@ pub(super) async fn user_invite(
     let token = posted!(app, headers, &form.csrf);
     let role = match role_of(&form) {
         Ok(role) => role,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let invitation: Invitation = answer!(
         app,
@@ -238,7 +241,7 @@ pub(super) async fn user_role(
     let token = posted!(app, headers, &form.csrf);
     let role = match role_of(&form) {
         Ok(role) => role,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let _: serde_json::Value = answer!(
         app,
@@ -505,12 +508,12 @@ pub(super) struct KeyForm {
     grace_hours: String,
 }
 
-fn number<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, Response> {
+fn number<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, Box<Response>> {
     text.trim().parse().map_err(|_| {
-        error_page(
+        Box::new(error_page(
             &sg_access::AccessError::invalid(format!("{what} must be a whole number")),
             None,
-        )
+        ))
     })
 }
 
@@ -533,7 +536,7 @@ pub(super) async fn key_create(
     } else {
         match number(&form.expires_in_days, "expires in (days)") {
             Ok(days) => Some(days),
-            Err(response) => return response,
+            Err(response) => return *response,
         }
     };
     let name = form.name.trim();
@@ -562,7 +565,7 @@ pub(super) async fn key_rotate(
         number::<u32>(&form.grace_hours, "grace (hours)"),
     ) {
         (Ok(id), Ok(grace)) => (id, grace),
-        (Err(response), _) | (_, Err(response)) => return response,
+        (Err(response), _) | (_, Err(response)) => return *response,
     };
     let key: IssuedKey = answer!(app, &token, Call::KeyRotate { id, grace_hours }, None);
     done(
@@ -581,7 +584,7 @@ pub(super) async fn key_revoke(
     let token = posted!(app, headers, &form.csrf);
     let id = match number::<i64>(&form.id, "key id") {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let _: serde_json::Value = answer!(app, &token, Call::KeyRevoke { id }, None);
     done(&app, &token, "/keys", None)
@@ -703,7 +706,7 @@ pub(super) async fn billing_void(
     let token = posted!(app, headers, &form.csrf);
     let id = match number::<i64>(&form.id, "charge id") {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let _: serde_json::Value = answer!(
         app,
@@ -770,7 +773,7 @@ pub(super) async fn audit(
         Call::AuditVerify { checkpoint: None },
         Some(&v)
     );
-    entries.sort_by(|a, b| b.id.cmp(&a.id));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.id));
     let older = entries.len() as u64 > AUDIT_PAGE;
     entries.truncate(AUDIT_PAGE as usize);
     let body = html! {
