@@ -27,10 +27,26 @@ fn mode(path: &Path) -> u32 {
 
 fn init(dir: &Path) -> (String, String) {
     let db = dir.join("acme.db").display().to_string();
-    let out = sg(dir, &["--db", &db, "init", "--account", "Acme", "--owner", "me@acme.test", "--format", "json"]);
+    let out = sg(
+        dir,
+        &[
+            "--db",
+            &db,
+            "init",
+            "--account",
+            "Acme",
+            "--owner",
+            "me@acme.test",
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", err(&out));
     let enrollment: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    (db, enrollment["otpauth_uri"].as_str().expect("uri").to_owned())
+    (
+        db,
+        enrollment["otpauth_uri"].as_str().expect("uri").to_owned(),
+    )
 }
 
 fn login(dir: &Path, db: &str, uri: &str) {
@@ -54,7 +70,11 @@ fn new_files_are_private_and_shared_ones_are_refused() {
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let out = sg(dir.path(), &["--db", &db, "user", "list"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(err(&out).contains("readable by others") && err(&out).contains("chmod 600"), "{}", err(&out));
+    assert!(
+        err(&out).contains("readable by others") && err(&out).contains("chmod 600"),
+        "{}",
+        err(&out)
+    );
 }
 
 #[test]
@@ -71,12 +91,27 @@ fn a_foreign_sqlite_file_is_refused_and_left_alone() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     }
-    let out = sg(dir.path(), &["--db", &path.display().to_string(), "init", "--account", "A", "--owner", "me@acme.test"]);
+    let out = sg(
+        dir.path(),
+        &[
+            "--db",
+            &path.display().to_string(),
+            "init",
+            "--account",
+            "A",
+            "--owner",
+            "me@acme.test",
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(err(&out).contains("another program"), "{}", err(&out));
     let conn = rusqlite::Connection::open(&path).expect("reopen");
     let tables: i64 = conn
-        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
         .expect("count");
     assert_eq!(tables, 1, "our schema was not added to it");
 }
@@ -87,18 +122,38 @@ fn reads_do_not_wait_for_a_writer_and_writes_wait_five_seconds() {
     let (db, uri) = init(dir.path());
     login(dir.path(), &db, &uri);
     let holder = rusqlite::Connection::open(&db).expect("open");
-    holder.execute_batch("BEGIN IMMEDIATE").expect("hold the write lock");
+    holder
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("hold the write lock");
     let started = std::time::Instant::now();
     let out = sg(dir.path(), &["--db", &db, "user", "list"]);
-    assert_eq!(out.status.code(), Some(0), "a read while a writer holds the lock: {}", err(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a read while a writer holds the lock: {}",
+        err(&out)
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(4));
     let started = std::time::Instant::now();
-    let out = sg(dir.path(), &["--db", &db, "subaccount", "add", "dev", "--env", "dev"]);
+    let out = sg(
+        dir.path(),
+        &["--db", &db, "subaccount", "add", "dev", "--env", "dev"],
+    );
     let waited = started.elapsed();
     assert_eq!(out.status.code(), Some(2), "{}", err(&out));
-    assert!(err(&out).contains("locked by another process"), "{}", err(&out));
-    assert!(waited >= std::time::Duration::from_secs(4) && waited < std::time::Duration::from_secs(20), "{waited:?}");
+    assert!(
+        err(&out).contains("locked by another process"),
+        "{}",
+        err(&out)
+    );
+    assert!(
+        waited >= std::time::Duration::from_secs(4) && waited < std::time::Duration::from_secs(20),
+        "{waited:?}"
+    );
     holder.execute_batch("ROLLBACK").expect("release");
-    let out = sg(dir.path(), &["--db", &db, "subaccount", "add", "dev", "--env", "dev"]);
+    let out = sg(
+        dir.path(),
+        &["--db", &db, "subaccount", "add", "dev", "--env", "dev"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", err(&out));
 }

@@ -334,7 +334,7 @@ pub fn open_transport(db: Option<PathBuf>, server: Option<&str>) -> anyhow::Resu
         Some(url) => Ok(Transport::Http(sg_access::client::Client::new(url)?)),
         None => {
             let path = db.unwrap_or_else(sg_access::default_db_path);
-            Ok(Transport::Local(Store::open_existing(&path)?))
+            Ok(Transport::Local(Box::new(Store::open_existing(&path)?)))
         }
     }
 }

@@ -31,10 +31,10 @@ pub struct Access {
 pub fn open_access(db: Option<&Path>, server: Option<&str>) -> anyhow::Result<Option<Access>> {
     let transport = match (server.filter(|s| !s.is_empty()), db) {
         (Some(url), _) => Transport::Http(sg_access::client::Client::new(url)?),
-        (None, Some(db)) => Transport::Local(
+        (None, Some(db)) => Transport::Local(Box::new(
             Store::open_existing(db)
                 .with_context(|| format!("opening the access store {}", db.display()))?,
-        ),
+        )),
         (None, None) => return Ok(None),
     };
     let token = match sg_access::read_session_file(&sg_access::default_session_path()) {

@@ -304,7 +304,7 @@ pub fn dispatch(store: &Store, token: Option<&str>, call: Call) -> Result<Value>
 
 /// Where the CLI sends its calls: a local database, or an access server over HTTP.
 pub enum Transport {
-    Local(Store),
+    Local(Box<Store>),
     Http(crate::client::Client),
 }
 
@@ -316,7 +316,7 @@ impl Transport {
         call: Call,
     ) -> Result<T> {
         let value = match self {
-            Transport::Local(store) => dispatch(store, token, call)?,
+            Transport::Local(store) => dispatch(store.as_ref(), token, call)?,
             Transport::Http(client) => client.call(token, &call)?,
         };
         serde_json::from_value(value)
@@ -328,7 +328,7 @@ impl Transport {
     /// the key's hash, under the session `token`, and answers for keys the user may view.
     pub fn key_status(&self, token: Option<&str>, secret: &str) -> Result<crate::KeyLookup> {
         match self {
-            Transport::Local(store) => crate::lookup_key(store, secret),
+            Transport::Local(store) => crate::lookup_key(store.as_ref(), secret),
             Transport::Http(_) => self.call(
                 token,
                 Call::KeyStatus {
@@ -341,7 +341,7 @@ impl Transport {
     /// The local store, for the few commands that only exist locally.
     pub fn local(&self) -> Option<&Store> {
         match self {
-            Transport::Local(store) => Some(store),
+            Transport::Local(store) => Some(store.as_ref()),
             Transport::Http(_) => None,
         }
     }

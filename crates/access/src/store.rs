@@ -524,10 +524,9 @@ impl Store {
     /// re-linked with the keyed hash, after its old unkeyed links are checked.
     fn upgrade_sealing(&self) -> Result<()> {
         let keyed = self.read(|conn, _| {
-            Ok(conn
-                .query_opt("SELECT audit_keyed FROM account WHERE id = 1", p![])?
+            conn.query_opt("SELECT audit_keyed FROM account WHERE id = 1", p![])?
                 .map(|r| r.flag(0))
-                .transpose()?)
+                .transpose()
         })?;
         if keyed != Some(false) {
             return self.check_key();
