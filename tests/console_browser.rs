@@ -867,6 +867,73 @@ async fn a_team_of_five_uses_the_console_in_a_real_browser() {
         &base,
     );
     assert_eq!(status, 403, "the library refuses a developer's removal");
+
+    // The Owner ends the developer's sessions, then resets their 2FA (a new invitation).
+    let dev_row = "//tr[@data-email='dev@acme.test']";
+    owner_ui.goto("/users").await;
+    owner_ui
+        .click_here("tr[data-email='dev@acme.test'] summary")
+        .await;
+    owner_ui
+        .click_xpath(&format!(
+            "{dev_row}//button[normalize-space()='End sessions']"
+        ))
+        .await;
+    ui.goto("/users").await;
+    assert_eq!(
+        ui.path().await,
+        "/login",
+        "an ended session still opens pages"
+    );
+    owner_ui
+        .click_here("tr[data-email='dev@acme.test'] summary")
+        .await;
+    owner_ui
+        .click_xpath(&format!("{dev_row}//button[normalize-space()='Reset 2FA']"))
+        .await;
+    assert!(owner_ui
+        .text("#once-secret")
+        .await
+        .contains("/invite/sginv_"));
+    assert!(owner_ui
+        .text("tr[data-email='dev@acme.test']")
+        .await
+        .contains("invited, not enrolled"));
+
+    // Sign-in: a wrong code and an unknown user get the same message.
+    let mut messages = Vec::new();
+    for email in [billing.email, "nobody@acme.test"] {
+        ui.goto("/login").await;
+        ui.fill("#email", email).await;
+        ui.fill("#code", "000000").await;
+        ui.click("#sign-in").await;
+        assert_eq!(ui.title().await, "Sign in");
+        messages.push(ui.text("#error-message").await);
+    }
+    assert_eq!(messages[0], messages[1]);
+    assert!(
+        messages[0].contains("wrong or already used code"),
+        "{}",
+        messages[0]
+    );
+
+    // The Owner voids the first charge: a reversing entry, and the total follows.
+    owner_ui.goto("/billing").await;
+    owner_ui
+        .fill(
+            "tr[data-charge-id='1'] input[name=reason]",
+            "recorded twice",
+        )
+        .await;
+    owner_ui.click("tr[data-charge-id='1'] button").await;
+    assert!(owner_ui
+        .text("tr[data-charge-id='1']")
+        .await
+        .contains("voided by #5"));
+    let total = owner_ui
+        .js("return Number(document.querySelector('#rollup-total').dataset.minor);")
+        .await;
+    assert_eq!(total, json!(500));
     let _ = owner_ui.c.close().await;
     let _ = ui.c.close().await;
     drop(driver);

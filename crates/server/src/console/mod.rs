@@ -152,14 +152,19 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// A `Set-Cookie` value with the Console's attributes (`Secure` under TLS).
 fn set_cookie(app: &App, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let text = cookie_text(name, value, max_age, app.tls);
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("sg_invalid=1"))
+}
+
+fn cookie_text(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> String {
     let mut text = format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/");
     if let Some(age) = max_age {
         text.push_str(&format!("; Max-Age={age}"));
     }
-    if app.tls {
+    if secure {
         text.push_str("; Secure");
     }
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("sg_invalid=1"))
+    text
 }
 
 fn clear_cookie(app: &App, name: &str) -> HeaderValue {
@@ -406,6 +411,15 @@ mod tests {
         );
         assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie(&headers, PRE_COOKIE), None);
+    }
+
+    #[test]
+    fn cookies_are_http_only_strict_and_secure_under_tls() {
+        assert_eq!(
+            cookie_text("sg_session", "t", Some(60), false),
+            "sg_session=t; HttpOnly; SameSite=Strict; Path=/; Max-Age=60"
+        );
+        assert!(cookie_text("sg_session", "t", None, true).ends_with("; Path=/; Secure"));
     }
 
     #[test]
