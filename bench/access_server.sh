@@ -19,7 +19,7 @@ server_pid=""
 pg_dir=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  [ -n "$pg_dir" ] && .ci/postgres stop "$pg_dir" || true
+  [ -n "$pg_dir" ] && { .ci/postgres stop "$pg_dir"; rm -rf "$pg_dir"; } || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -79,7 +79,7 @@ LUA
 echo "secrets-guard access server, 64 connections, ${seconds}s each, $(nproc) cores"
 run_backend sqlite --db "$work/sqlite.db"
 if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  pg_dir=$work/pg
+  pg_dir=$(mktemp -d)   # its own directory: the postgres user cannot enter $work
   pg_url=$(.ci/postgres start "$pg_dir" "$(free_port)")
   run_backend postgres --database-url "$pg_url"
 else
