@@ -289,7 +289,7 @@ CREATE TABLE leaks (
 
 enum Backend {
     Sqlite(Connection),
-    Postgres(RefCell<postgres::Client>),
+    Postgres(RefCell<postgres::Client>, crate::db::StatementCache),
 }
 
 /// An open access store.
@@ -363,7 +363,7 @@ impl Store {
                 source: e.into(),
             })?;
         let store = Store {
-            backend: Backend::Postgres(RefCell::new(client)),
+            backend: Backend::Postgres(RefCell::new(client), Default::default()),
             location,
             key,
             fixed_now: Cell::new(None),
@@ -394,7 +394,7 @@ impl Store {
     fn sqlite(&self) -> Option<&Connection> {
         match &self.backend {
             Backend::Sqlite(c) => Some(c),
-            Backend::Postgres(_) => None,
+            Backend::Postgres(..) => None,
         }
     }
 
@@ -602,7 +602,7 @@ impl Store {
                     }
                 }
             }
-            Backend::Postgres(client) => {
+            Backend::Postgres(client, statements) => {
                 let mut client = client.borrow_mut();
                 let mut builder = client.build_transaction();
                 if !write {
@@ -611,13 +611,13 @@ impl Store {
                         .read_only(true);
                 }
                 let tx = builder.start().map_err(|e| self.pg_error(e))?;
-                let conn = Conn::Postgres(RefCell::new(tx));
+                let conn = Conn::Postgres(RefCell::new(tx), statements);
                 if write {
                     conn.exec("SELECT pg_advisory_xact_lock(?1)", p![PG_WRITE_LOCK])
                         .map_err(|e| e.in_database(&self.location))?;
                 }
                 let result = body(&conn, now);
-                let Conn::Postgres(tx) = conn else {
+                let Conn::Postgres(tx, _) = conn else {
                     unreachable!("built as Postgres above")
                 };
                 match result {
