@@ -245,7 +245,8 @@ impl Project {
         }
 
         struct Def {
-            template: Vec<Segment>,
+            /// Every definition, oldest first (earlier files, earlier lines of one file).
+            templates: Vec<(Vec<Segment>, String)>,
             file: String,
             line: usize,
             column: usize,
@@ -268,21 +269,25 @@ impl Project {
                     ),
                 });
             }
-            for e in parsed.entries {
-                let mut defined_in = match defs.remove(&e.key) {
-                    Some(previous) => previous.defined_in,
+            for mut e in parsed.entries {
+                let (mut templates, mut defined_in) = match defs.remove(&e.key) {
+                    Some(previous) => (previous.templates, previous.defined_in),
                     None => {
                         order.push(e.key.clone());
-                        Vec::new()
+                        (Vec::new(), Vec::new())
                     }
                 };
                 if !defined_in.contains(&source.path) {
                     defined_in.push(source.path.clone());
                 }
+                for earlier in std::mem::take(&mut e.earlier) {
+                    templates.push((earlier.template, source.path.clone()));
+                }
+                templates.push((e.template, source.path.clone()));
                 defs.insert(
                     e.key,
                     Def {
-                        template: e.template,
+                        templates,
                         file: source.path.clone(),
                         line: e.line,
                         column: e.column,
@@ -293,16 +298,18 @@ impl Project {
             }
         }
 
-        let definitions: HashMap<String, Definition<'_>> = defs
+        let definitions: HashMap<String, Vec<Definition<'_>>> = defs
             .iter()
             .map(|(k, d)| {
-                (
-                    k.clone(),
-                    Definition {
-                        template: &d.template,
-                        file: self.root.join(&d.file),
-                    },
-                )
+                let stack = d
+                    .templates
+                    .iter()
+                    .map(|(template, file)| Definition {
+                        template,
+                        file: self.root.join(file),
+                    })
+                    .collect();
+                (k.clone(), stack)
             })
             .collect();
         let process = |name: &str| std::env::var(name).ok();

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Benchmarks the .env parser against `wc -l` on the same file, in the same run.
+#
+#   bench/env_parse.sh [ENTRIES]
+#
+# Generates (deterministically) a `.env.dev` of ENTRIES entries (default 230000, about
+# 10 MB: unquoted, single- and double-quoted, multi-line, `${VAR}` references, comments,
+# duplicates), then measures `secrets-guard env export --env dev` of it (read, parse,
+# expand, print) and `wc -l` of the same file. Each runs RUNS times (default 5); the best
+# wall time counts. Prints both times and the ratio secrets-guard / wc -l.
+# Goal: secrets-guard under 1 s for 10 MB / 230k entries; parsing is linear, so doubling
+# ENTRIES doubles the time. SG_BIN=path skips the release build.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(dirname "$here")"
+entries="${1:-230000}"
+runs="${RUNS:-5}"
+case "$entries" in
+    ''|*[!0-9]*) echo "bench/env_parse.sh: ENTRIES must be a number, got '$entries'" >&2; exit 2 ;;
+esac
+cd "$repo"
+
+if [ -n "${SG_BIN:-}" ]; then
+    sg="$SG_BIN"
+    case "$sg" in /*) ;; *) sg="$repo/$sg" ;; esac
+else
+    cargo build --release -p secrets-guard >&2
+    sg="$repo/target/release/secrets-guard"
+fi
+[ -x "$sg" ] || { echo "bench/env_parse.sh: $sg: not an executable" >&2; exit 2; }
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+python3 - "$work/.env.dev" "$entries" <<'PY'
+import random, string, sys
+path, n = sys.argv[1], int(sys.argv[2])
+rng = random.Random(11)
+alnum = string.ascii_letters + string.digits
+with open(path, "w") as f:
+    for i in range(n):
+        kind = i % 8
+        key = f"KEY_{i}"
+        tok = "".join(rng.choice(alnum) for _ in range(24))
+        if kind == 0:
+            f.write(f"# section {i}\n{key}={tok}\n")
+        elif kind == 1:
+            f.write(f"export {key}=\"{tok} with spaces and \\n escape\"\n")
+        elif kind == 2:
+            f.write(f"{key}='{tok}$literal'\n")
+        elif kind == 3:
+            f.write(f"{key}=\"https://host/${{KEY_{i-1}}}/path\"\n")
+        elif kind == 4:
+            f.write(f"{key}=\"first line {tok}\nsecond line\"\n")
+        elif kind == 5:
+            f.write(f"{key} = {tok}   # trailing comment\n")
+        elif kind == 6:
+            f.write(f"{key}=${{UNSET_{i}:-default_{tok}}}\n")
+        else:
+            f.write(f"KEY_{i-1}={tok}\n")  # a duplicate: the later one wins
+PY
+
+bytes=$(wc -c <"$work/.env.dev")
+# Page cache warm for both.
+cat "$work/.env.dev" >/dev/null
+"$sg" env export --env dev --dir "$work" >/dev/null 2>&1 || {
+    echo "bench/env_parse.sh: secrets-guard failed on the generated file:" >&2
+    "$sg" env export --env dev --dir "$work" 2>&1 >/dev/null | head -5 >&2
+    exit 1
+}
+
+best() {
+    local best_ns="" start end ns
+    for _ in $(seq "$runs"); do
+        start=$(date +%s%N)
+        "$@" >/dev/null 2>&1
+        end=$(date +%s%N)
+        ns=$((end - start))
+        if [ -z "$best_ns" ] || [ "$ns" -lt "$best_ns" ]; then best_ns=$ns; fi
+    done
+    echo "$best_ns"
+}
+
+sg_ns=$(best "$sg" env export --env dev --dir "$work")
+wc_ns=$(best wc -l "$work/.env.dev")
+python3 - "$entries" "$bytes" "$sg_ns" "$wc_ns" <<'PY'
+import sys
+entries, size, sg, wc = map(int, sys.argv[1:])
+print(f"file: {entries} entries, {size / 1e6:.1f} MB")
+print(f"secrets-guard env export: {sg / 1e6:.0f} ms ({size / 1e6 / (sg / 1e9):.0f} MB/s)")
+print(f"wc -l:                    {wc / 1e6:.1f} ms")
+print(f"ratio secrets-guard / wc -l: {sg / wc:.0f}x")
+print("goal: secrets-guard < 1000 ms:", "met" if sg < 1e9 else "NOT met")
+PY
