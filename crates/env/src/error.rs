@@ -105,7 +105,13 @@ mod tests {
 
     #[test]
     fn names_are_shown_and_tokens_redacted() {
-        for name in ["DATABASE_URL", "log_level", "MY-KEY", "A.B", "NEXT_PUBLIC_API_URL"] {
+        for name in [
+            "DATABASE_URL",
+            "log_level",
+            "MY-KEY",
+            "A.B",
+            "NEXT_PUBLIC_API_URL",
+        ] {
             assert_eq!(shown_name(name), name);
         }
         for token in [

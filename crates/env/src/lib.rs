@@ -101,20 +101,26 @@ mod expand;
 mod export;
 mod exposure;
 mod load;
+mod monorepo;
 pub mod parse;
 mod value;
 
 pub use check::{
-    api_keys_in, check, guard, wrong_environment_reason, Finding, FindingKind, KeyStatus,
-    KeyStatusLookup,
+    api_keys_in, check, guard, protection, wrong_environment_reason, Finding, FindingKind,
+    KeyStatus, KeyStatusLookup,
 };
 pub use child::{run_child, ChildOptions};
 pub use classify::{classify, classify_variable, Classification, Label};
 pub use config::{
-    is_valid_env_name, EnvConfig, EnvSpec, FileSpec, CONFIG_FILE, CONVENTIONAL, DEFAULT_PROTECTED,
+    is_valid_env_name, same_environment, Allowlist, Convention, ConventionSource, EnvConfig,
+    EnvSpec, FileSpec, CONFIG_FILE, CONVENTIONAL, DEFAULT_PROTECTED,
 };
-pub use error::EnvError;
+pub use error::{redact_token, shown_name, EnvError};
 pub use export::{dotenv_quote, export, shell_quote, ExportFormat};
 pub use exposure::{GitExposure, GitView};
-pub use load::{Environment, LoadOptions, Project, SourceFile, Variable, Warning};
+pub use load::{
+    has_env_files, repository_root, Environment, LoadOptions, Project, SourceFile, Variable,
+    Warning,
+};
+pub use monorepo::{check_repository, find_projects, ProjectReport};
 pub use value::SecretValue;

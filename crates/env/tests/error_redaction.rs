@@ -47,13 +47,19 @@ fn no_error_path_shows_the_secret() {
         ("token starting with a digit", format!("9{s}=1\n")),
         ("no key", format!("={s}\n")),
         ("bare $ inside a password", format!("P=Tr0ub4dor${s}\n")),
-        ("braced reference inside a password", format!("P=\"ab${{{s}}}\"\n")),
+        (
+            "braced reference inside a password",
+            format!("P=\"ab${{{s}}}\"\n"),
+        ),
         ("cycle", format!("A={s}${{B}}\nB={s}${{A}}\n")),
     ];
     for (what, text) in &cases {
         let shown = error_for(text.as_bytes());
         assert!(leaks(&shown, s).is_none(), "{what}: {shown}");
-        assert!(shown.contains(".env.dev"), "{what}: the file is named: {shown}");
+        assert!(
+            shown.contains(".env.dev"),
+            "{what}: the file is named: {shown}"
+        );
     }
     // Not UTF-8 after the secret.
     let mut bytes = format!("A={s}").into_bytes();
