@@ -551,3 +551,69 @@ fn paths_are_repository_relative_like_the_fix_commands() {
         "{exposed:?}"
     );
 }
+
+// --- 3, 4, 8: expansion, errors, help -------------------------------------------------
+
+#[test]
+fn path_extends_itself_in_run_export_and_check() {
+    // Repro: `PATH=${PATH}:/opt/bin` was an "expansion cycle" with --override, export and
+    // check, or silently ignored.
+    let p = Project::plain();
+    p.write(".env.dev", "PATH=${PATH}:/opt/sg-test/bin\n");
+    let path = std::env::var("PATH").expect("PATH");
+    let (code, stdout, stderr) = p.run_sh(&["--env", "dev", "--override"], "printf %s \"$PATH\"");
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, format!("{path}:/opt/sg-test/bin"));
+    let (code, stdout, stderr) = p.env(&["export", "--env", "dev", "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(":/opt/sg-test/bin"), "{stdout}");
+    let (code, _, stderr) = p.env(&["check"]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn cli_errors_never_show_the_secret() {
+    let p = Project::plain();
+    for text in [
+        format!("\n{STRIPE_LIVE}\n"),
+        format!("{STRIPE_LIVE}-x=1\n"),
+        "DB_PASSWORD=Tr0ub4dor$Horse3Battery\n".to_owned(),
+        format!("A=\"{STRIPE_LIVE}\n"),
+    ] {
+        p.write(".env.dev", &text);
+        for args in [
+            vec!["check"],
+            vec!["list", "--env", "dev"],
+            vec!["export", "--env", "dev"],
+        ] {
+            let (code, stdout, stderr) = p.env(&args);
+            assert_eq!(code, 2, "{text:?} {args:?}: {stderr}");
+            let shown = format!("{stdout}{stderr}");
+            assert!(shown.contains(".env.dev:"), "{shown}");
+            assert!(!shown.contains(&STRIPE_LIVE[..12]), "{shown}");
+            assert!(!shown.contains("Horse3Battery"), "{shown}");
+        }
+    }
+}
+
+#[test]
+fn help_points_to_the_env_schema_in_the_readme() {
+    let p = Project::plain();
+    for sub in ["run", "check", "list", "export", "get"] {
+        let (code, stdout, _) = p.env(&[sub, "--help"]);
+        assert_eq!(code, 0);
+        assert!(stdout.contains("README.md"), "{sub}: {stdout}");
+        assert!(stdout.contains("--convention"), "{sub}: {stdout}");
+    }
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    for needle in [
+        "[env.environments.",
+        "convention = \"nextjs\"",
+        "convention = \"dotenv-flow\"",
+        "[[env.allowlists]]",
+        "SECRETS_GUARD_ALLOW_PROTECTED",
+    ] {
+        assert!(readme.contains(needle), "README lacks {needle}");
+    }
+}

@@ -89,6 +89,7 @@ pub(crate) fn parse(text: &str, file: &Path, expand: bool) -> Result<ParsedFile,
         column: 1,
         file,
         expand,
+        key: None,
     };
     // Slots in file order; a redefined key empties its earlier slot, so removing a
     // duplicate costs nothing and the later definition keeps its position.
@@ -139,6 +140,8 @@ struct Parser<'a> {
     column: usize,
     file: &'a Path,
     expand: bool,
+    /// The key whose value is being read: errors inside a value name it.
+    key: Option<String>,
 }
 
 fn is_inline_space(c: char) -> bool {
@@ -167,11 +170,15 @@ impl Parser<'_> {
     }
 
     fn error_at(&self, line: usize, column: usize, message: impl Into<String>) -> EnvError {
+        let message = message.into();
         EnvError::Syntax {
             file: self.file.to_path_buf(),
             line,
             column,
-            message: message.into(),
+            message: match &self.key {
+                Some(key) => format!("in `{}`: {message}", shown_name(key)),
+                None => message,
+            },
         }
     }
 
@@ -209,6 +216,7 @@ impl Parser<'_> {
     }
 
     fn next_entry(&mut self) -> Result<Option<Entry>, EnvError> {
+        self.key = None;
         loop {
             self.skip_inline_space();
             match self.peek() {
@@ -246,6 +254,7 @@ impl Parser<'_> {
         }
         self.bump();
         self.skip_inline_space();
+        self.key = Some(key.clone());
         let template = match self.peek() {
             None | Some('\n') => Vec::new(),
             // dotenvy: `KEY=` followed by a comment is empty.

@@ -143,6 +143,12 @@ fn error_table() {
         let err = error_of(text);
         let shown = err.to_string();
         assert!(shown.contains(fragment), "{text:?}: {shown}");
+        if text.contains("A=") {
+            assert!(
+                shown.contains("in `A`:"),
+                "{text:?}: names the key: {shown}"
+            );
+        }
         assert!(
             !shown.contains("sekret"),
             "{text:?} leaked the value: {shown}"
