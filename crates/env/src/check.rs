@@ -1,7 +1,7 @@
 //! The cross-environment checks: shared secrets, wrong-environment keys, missing keys,
 //! exposed files, and (with an access store) revoked or expired keys.
 
-use crate::classify::{classify, Classification, Label};
+use crate::classify::{classify, public_reason, Classification, Label};
 use crate::config::Allowlist;
 use crate::error::EnvError;
 use crate::exposure::{GitExposure, GitView};
@@ -9,7 +9,7 @@ use crate::load::{Environment, Project};
 use serde::Serialize;
 use sg_engine::{ScanInput, Scanner};
 use sg_keyformat::ApiKey;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 /// What kind of problem a finding is. Serialized in kebab-case (`shared-secret`, …).
@@ -210,20 +210,42 @@ pub fn protection(project: &Project, env: &Environment, scanner: &Scanner) -> Op
         return Some(reason.clone());
     }
     let config = project.config();
-    for (v, c) in env.variables.iter().zip(classify(env, scanner)) {
-        if c.public.is_some() {
-            continue;
+    // Each file is scanned once, as a whole (not value by value): the gate stays linear in
+    // the files' size. A finding counts when it sits on a winning definition's lines.
+    let mut at: HashMap<(&str, usize), usize> = HashMap::new();
+    for (i, v) in env.variables.iter().enumerate() {
+        if !v.from_process {
+            for line in v.line..=v.end_line {
+                at.insert((v.file.as_str(), line), i);
+            }
         }
-        for label in &c.labels {
-            let Some(named) = label.environment.as_deref() else {
+    }
+    for source in &env.sources {
+        let findings = scanner.scan(ScanInput {
+            path: &source.path,
+            bytes: source.text.as_bytes(),
+            commit: None,
+        });
+        for f in findings {
+            let Some(named) = f.environment.as_deref() else {
                 continue;
             };
-            if config.is_protected_name(named) {
-                return Some(format!(
-                    "`{}` holds a key of protected environment `{named}`: {} ({label}) in {}:{}",
-                    env.name, v.key, v.file, v.line
-                ));
+            if !config.is_protected_name(named) {
+                continue;
             }
+            let Some(v) = at
+                .get(&(source.path.as_str(), f.line))
+                .and_then(|&i| env.variables.get(i))
+            else {
+                continue;
+            };
+            if public_reason(&v.key, v.value.expose().trim(), true).is_some() {
+                continue;
+            }
+            return Some(format!(
+                "`{}` holds a key of protected environment `{named}`: {} ({} ({named})) in {}:{}",
+                env.name, v.key, f.rule_id, v.file, v.line
+            ));
         }
     }
     None
