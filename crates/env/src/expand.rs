@@ -10,31 +10,30 @@
 use crate::error::{looks_like_name, redact_token, EnvError};
 use crate::parse::{Reference, Segment};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::Path;
 
 /// One definition to expand: its template and where it came from.
 pub(crate) struct Definition<'a> {
     pub template: &'a [Segment],
-    pub file: PathBuf,
+    pub file: &'a Path,
 }
-
-/// (key, index of its definition, oldest first).
-type DefId = (String, usize);
 
 pub(crate) struct Expander<'a> {
     /// Every definition of each key, oldest first; the last one is the key's value.
-    pub definitions: &'a HashMap<String, Vec<Definition<'a>>>,
+    pub definitions: &'a HashMap<&'a str, Vec<Definition<'a>>>,
     pub process: &'a dyn Fn(&str) -> Option<String>,
     /// Whether a variable set in the process beats the files' definition.
     pub process_wins: bool,
     pub environment: &'a str,
-    memo: HashMap<DefId, String>,
-    visiting: Vec<DefId>,
+    /// Expanded values by key and definition index (borrowed keys: no allocation per
+    /// lookup, which keeps large files fast).
+    memo: HashMap<&'a str, Vec<Option<String>>>,
+    visiting: Vec<(&'a str, usize)>,
 }
 
 impl<'a> Expander<'a> {
     pub fn new(
-        definitions: &'a HashMap<String, Vec<Definition<'a>>>,
+        definitions: &'a HashMap<&'a str, Vec<Definition<'a>>>,
         process: &'a dyn Fn(&str) -> Option<String>,
         process_wins: bool,
         environment: &'a str,
@@ -59,25 +58,38 @@ impl<'a> Expander<'a> {
     }
 
     fn definition(&mut self, key: &str, index: usize) -> Result<String, EnvError> {
-        let id = (key.to_owned(), index);
-        if let Some(v) = self.memo.get(&id) {
-            return Ok(v.clone());
-        }
-        let Some(def) = self.definitions.get(key).and_then(|d| d.get(index)) else {
+        let Some((&key, defs)) = self.definitions.get_key_value(key) else {
             return Ok(String::new());
         };
-        self.visiting.push(id.clone());
-        let rendered = self.render(def.template, &def.file, key, index);
+        if let Some(v) = self
+            .memo
+            .get(key)
+            .and_then(|m| m.get(index))
+            .and_then(Option::as_ref)
+        {
+            return Ok(v.clone());
+        }
+        let Some(def) = defs.get(index) else {
+            return Ok(String::new());
+        };
+        self.visiting.push((key, index));
+        let rendered = self.render(def.template, def.file, key, index);
         self.visiting.pop();
         let rendered = rendered?;
-        self.memo.insert(id, rendered.clone());
+        let slots = self
+            .memo
+            .entry(key)
+            .or_insert_with(|| vec![None; defs.len()]);
+        if let Some(slot) = slots.get_mut(index) {
+            *slot = Some(rendered.clone());
+        }
         Ok(rendered)
     }
 
     fn render(
         &mut self,
         segments: &[Segment],
-        file: &PathBuf,
+        file: &Path,
         key: &str,
         index: usize,
     ) -> Result<String, EnvError> {
@@ -94,7 +106,7 @@ impl<'a> Expander<'a> {
     fn reference(
         &mut self,
         r: &Reference,
-        file: &PathBuf,
+        file: &Path,
         key: &str,
         index: usize,
     ) -> Result<String, EnvError> {
@@ -110,17 +122,21 @@ impl<'a> Expander<'a> {
                 Some(previous) => Some(self.definition(key, previous)?),
                 None => (self.process)(&r.name),
             },
-            None if self.definitions.contains_key(&r.name) => {
-                let last = self.definitions[&r.name].len().saturating_sub(1);
-                let target = (r.name.clone(), last);
-                if let Some(start) = self.visiting.iter().position(|k| k == &target) {
-                    let mut chain: Vec<&str> = self.visiting[start..]
-                        .iter()
-                        .map(|(k, _)| k.as_str())
-                        .collect();
+            None if self.definitions.contains_key(r.name.as_str()) => {
+                let last = self
+                    .definitions
+                    .get(r.name.as_str())
+                    .map_or(0, |d| d.len().saturating_sub(1));
+                if let Some(start) = self
+                    .visiting
+                    .iter()
+                    .position(|&(k, i)| k == r.name && i == last)
+                {
+                    let mut chain: Vec<&str> =
+                        self.visiting[start..].iter().map(|&(k, _)| k).collect();
                     chain.push(&r.name);
                     return Err(EnvError::Cycle {
-                        file: file.clone(),
+                        file: file.to_path_buf(),
                         line: r.line,
                         column: r.column,
                         chain: chain.join(" -> "),
@@ -146,7 +162,7 @@ impl<'a> Expander<'a> {
                     redact_token(&r.name)
                 };
                 Err(EnvError::UndefinedReference {
-                    file: file.clone(),
+                    file: file.to_path_buf(),
                     line: r.line,
                     column: r.column,
                     key: key.to_owned(),

@@ -405,8 +405,9 @@ impl Project {
 
         struct Def {
             /// Every definition, oldest first (earlier files, earlier lines of one file).
-            templates: Vec<(Vec<Segment>, String)>,
-            file: String,
+            /// With the index of their source.
+            templates: Vec<(Vec<Segment>, usize)>,
+            source: usize,
             line: usize,
             column: usize,
             end_line: usize,
@@ -416,7 +417,7 @@ impl Project {
         let mut order: Vec<String> = Vec::new();
         let mut defs: HashMap<String, Def> = HashMap::new();
         let mut warnings = Vec::new();
-        for source in &sources {
+        for (source_index, source) in sources.iter().enumerate() {
             let parsed = parse(&source.text, &source.full, options.expand)?;
             let allowed_lines = allow_comment_lines(&source.text);
             for d in parsed.duplicates {
@@ -441,14 +442,14 @@ impl Project {
                     defined_in.push(source.path.clone());
                 }
                 for earlier in std::mem::take(&mut e.earlier) {
-                    templates.push((earlier.template, source.path.clone()));
+                    templates.push((earlier.template, source_index));
                 }
-                templates.push((e.template, source.path.clone()));
+                templates.push((e.template, source_index));
                 defs.insert(
                     e.key,
                     Def {
                         templates,
-                        file: source.path.clone(),
+                        source: source_index,
                         line: e.line,
                         column: e.column,
                         end_line: e.end_line,
@@ -459,21 +460,20 @@ impl Project {
             }
         }
 
-        let definitions: HashMap<String, Vec<Definition<'_>>> = defs
+        let definitions: HashMap<&str, Vec<Definition<'_>>> = defs
             .iter()
             .map(|(k, d)| {
                 let stack = d
                     .templates
                     .iter()
-                    .map(|(template, file)| Definition {
-                        template,
-                        file: sources
-                            .iter()
-                            .find(|s| &s.path == file)
-                            .map_or_else(|| PathBuf::from(file), |s| s.full.clone()),
+                    .filter_map(|(template, i)| {
+                        sources.get(*i).map(|s| Definition {
+                            template,
+                            file: s.full.as_path(),
+                        })
                     })
                     .collect();
-                (k.clone(), stack)
+                (k.as_str(), stack)
             })
             .collect();
         let process = |name: &str| std::env::var(name).ok();
@@ -498,7 +498,9 @@ impl Project {
             variables.push(Variable {
                 key,
                 value: SecretValue::new(value),
-                file: def.file.clone(),
+                file: sources
+                    .get(def.source)
+                    .map_or_else(String::new, |s| s.path.clone()),
                 line: def.line,
                 column: def.column,
                 end_line: def.end_line,
