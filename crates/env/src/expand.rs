@@ -54,10 +54,17 @@ impl<'a> Expander<'a> {
             .definitions
             .get(key)
             .map_or(0, |d| d.len().saturating_sub(1));
-        self.definition(key, last)
+        // Not memoized: most values are never referenced, and keeping a copy of each would
+        // double the memory of a large file. A referenced one is expanded (and memoized)
+        // once more when first referenced: at most twice in all.
+        self.expand(key, last, false)
     }
 
     fn definition(&mut self, key: &str, index: usize) -> Result<String, EnvError> {
+        self.expand(key, index, true)
+    }
+
+    fn expand(&mut self, key: &str, index: usize, memoize: bool) -> Result<String, EnvError> {
         let Some((&key, defs)) = self.definitions.get_key_value(key) else {
             return Ok(String::new());
         };
@@ -76,12 +83,14 @@ impl<'a> Expander<'a> {
         let rendered = self.render(def.template, def.file, key, index);
         self.visiting.pop();
         let rendered = rendered?;
-        let slots = self
-            .memo
-            .entry(key)
-            .or_insert_with(|| vec![None; defs.len()]);
-        if let Some(slot) = slots.get_mut(index) {
-            *slot = Some(rendered.clone());
+        if memoize {
+            let slots = self
+                .memo
+                .entry(key)
+                .or_insert_with(|| vec![None; defs.len()]);
+            if let Some(slot) = slots.get_mut(index) {
+                *slot = Some(rendered.clone());
+            }
         }
         Ok(rendered)
     }

@@ -483,17 +483,26 @@ impl Project {
             !options.override_process,
             &spec.name,
         );
-        let mut variables = Vec::with_capacity(order.len());
-        for key in order {
-            let Some(def) = defs.get(&key) else { continue };
+        // Values first, while the expander borrows the definitions; then the definitions
+        // are taken apart into variables (moved, not copied).
+        let mut values = Vec::with_capacity(order.len());
+        for key in &order {
             let from_process = if options.override_process {
                 None
             } else {
-                std::env::var(&key).ok()
+                std::env::var(key).ok()
             };
-            let (value, from_process) = match from_process {
+            values.push(match from_process {
                 Some(v) => (v, true),
-                None => (expander.value(&key)?, false),
+                None => (expander.value(key)?, false),
+            });
+        }
+        drop(expander);
+        drop(definitions);
+        let mut variables = Vec::with_capacity(order.len());
+        for (key, (value, from_process)) in order.into_iter().zip(values) {
+            let Some(def) = defs.remove(&key) else {
+                continue;
             };
             variables.push(Variable {
                 key,
@@ -504,7 +513,7 @@ impl Project {
                 line: def.line,
                 column: def.column,
                 end_line: def.end_line,
-                defined_in: def.defined_in.clone(),
+                defined_in: def.defined_in,
                 from_process,
                 allowed: def.allowed,
             });
