@@ -6,6 +6,7 @@ use crate::error::EnvError;
 use crate::expand::{Definition, Expander};
 use crate::parse::{parse, Segment};
 use crate::value::SecretValue;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -431,32 +432,35 @@ impl Project {
                 });
             }
             for mut e in parsed.entries {
-                let (mut templates, mut defined_in) = match defs.remove(&e.key) {
-                    Some(previous) => (previous.templates, previous.defined_in),
-                    None => {
-                        order.push(e.key.clone());
-                        (Vec::new(), Vec::new())
+                let allowed = (e.line..=e.end_line).any(|l| allowed_lines.contains(&l));
+                // One lookup per entry: the map is the hot spot of a large file.
+                let def = match defs.entry(std::mem::take(&mut e.key)) {
+                    Entry::Occupied(slot) => slot.into_mut(),
+                    Entry::Vacant(slot) => {
+                        order.push(slot.key().clone());
+                        slot.insert(Def {
+                            templates: Vec::new(),
+                            source: source_index,
+                            line: e.line,
+                            column: e.column,
+                            end_line: e.end_line,
+                            defined_in: Vec::new(),
+                            allowed,
+                        })
                     }
                 };
-                if !defined_in.contains(&source.path) {
-                    defined_in.push(source.path.clone());
+                if !def.defined_in.contains(&source.path) {
+                    def.defined_in.push(source.path.clone());
                 }
                 for earlier in std::mem::take(&mut e.earlier) {
-                    templates.push((earlier.template, source_index));
+                    def.templates.push((earlier.template, source_index));
                 }
-                templates.push((e.template, source_index));
-                defs.insert(
-                    e.key,
-                    Def {
-                        templates,
-                        source: source_index,
-                        line: e.line,
-                        column: e.column,
-                        end_line: e.end_line,
-                        defined_in,
-                        allowed: (e.line..=e.end_line).any(|l| allowed_lines.contains(&l)),
-                    },
-                );
+                def.templates.push((e.template, source_index));
+                def.source = source_index;
+                def.line = e.line;
+                def.column = e.column;
+                def.end_line = e.end_line;
+                def.allowed = allowed;
             }
         }
 
