@@ -100,7 +100,7 @@ fn revoked_keys_are_flagged_with_an_access_store() {
     cmd.args(["--", "/bin/sh", "-c", "touch ran"]);
     cmd.env("SECRETS_GUARD_DB", &db);
     let (code, _, stderr) = output(cmd);
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 3, "a refusal exits 3: {stderr}");
     assert!(stderr.contains("revoked-key [dev] OLD_KEY"), "{stderr}");
     assert!(!project.join("ran").exists());
 

@@ -498,7 +498,7 @@ fn input_errors_exit_2_and_name_the_place_not_the_value() {
     let (code, stdout, stderr) = p.env(&["check"]);
     assert_eq!(code, 2, "{stdout}{stderr}");
     assert!(
-        stderr.contains(".env.dev:2:7: unterminated double quote"),
+        stderr.contains(".env.dev:2:7: in `TOKEN`: unterminated double quote"),
         "{stderr}"
     );
     assert!(!stderr.contains("sekretvalue"), "{stderr}");

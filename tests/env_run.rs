@@ -126,20 +126,20 @@ fn no_expand_keeps_dollars_literal() {
     let (code, _, stderr) = p.env(&["get", "--env", "dev", "PASSWORD"]);
     assert_eq!(code, 2);
     assert!(
-        stderr.contains(".env.dev:1:15: `${rd}` is not defined"),
+        stderr.contains(".env.dev:1:15: in `PASSWORD`: `${rd}` is not defined"),
         "{stderr}"
     );
 }
 
 #[test]
-fn a_protected_environment_needs_allow_protected_or_ci() {
+fn a_protected_environment_needs_allow_protected_and_ci_alone_is_not_enough() {
     let p = Project::new();
     p.write(".env.prod", "MODE=prod\n");
     let marker = p.path().join("ran");
     let script = "touch ran";
 
     let (code, _, stderr) = output(run_sh(&p, &["--env", "prod"], script));
-    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(code, 3, "a refusal exits 3: {stderr}");
     assert!(stderr.contains("protected environment `prod`"), "{stderr}");
     assert!(!marker.exists(), "the command ran anyway");
 
@@ -148,18 +148,36 @@ fn a_protected_environment_needs_allow_protected_or_ci() {
     assert!(marker.exists());
     std::fs::remove_file(&marker).expect("rm");
 
+    // Repro: CI=1 and CI=TRUE bypassed the gate on a developer's laptop. CI=true alone no
+    // longer allows it either.
+    for ci in ["true", "1", "TRUE"] {
+        let mut cmd = run_sh(&p, &["--env", "prod"], script);
+        cmd.env("CI", ci);
+        let (code, _, stderr) = output(cmd);
+        assert_eq!(code, 3, "CI={ci}: {stderr}");
+        assert!(!marker.exists(), "CI={ci}: the command ran anyway");
+    }
+    // The setting a CI file makes explicitly.
     let mut cmd = run_sh(&p, &["--env", "prod"], script);
-    cmd.env("CI", "true");
+    cmd.env("CI", "true")
+        .env("SECRETS_GUARD_ALLOW_PROTECTED", "1");
     let (code, _, stderr) = output(cmd);
     assert_eq!(code, 0, "{stderr}");
     assert!(marker.exists());
+    std::fs::remove_file(&marker).expect("rm");
 
-    // A configured protected list replaces the default.
+    // A configured protected list adds to the default names.
     p.write(".secrets-guard.toml", "[env]\nprotected = [\"qa\"]\n");
     p.write(".env.qa", "MODE=qa\n");
-    std::fs::remove_file(&marker).expect("rm");
+    assert_eq!(output(run_sh(&p, &["--env", "prod"], script)).0, 3);
+    assert_eq!(output(run_sh(&p, &["--env", "qa"], script)).0, 3);
+    // An environment's own `protected = false` opts out.
+    p.write(
+        ".secrets-guard.toml",
+        "[env]\nprotected = [\"qa\"]\n[env.environments.prod]\nprotected = false\n",
+    );
     assert_eq!(output(run_sh(&p, &["--env", "prod"], script)).0, 0);
-    assert_eq!(output(run_sh(&p, &["--env", "qa"], script)).0, 2);
+    assert!(!marker.exists() || std::fs::remove_file(&marker).is_ok());
 }
 
 #[test]
@@ -168,7 +186,7 @@ fn run_refuses_a_key_issued_for_another_environment() {
     let prod_key = sg_keyformat::ApiKey::generate("prod").expect("key");
     p.write(".env.dev", &format!("SG_KEY={}\n", prod_key.expose()));
     let (code, stdout, stderr) = output(run_sh(&p, &["--env", "dev"], "touch ran"));
-    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert_eq!(code, 3, "a refusal exits 3: {stdout}{stderr}");
     assert!(!p.path().join("ran").exists(), "the command ran anyway");
     assert!(
         stderr.contains(".env.dev:1: wrong-environment [dev] SG_KEY"),
@@ -193,15 +211,47 @@ fn a_child_killed_by_a_signal_gives_128_plus_the_signal() {
 }
 
 #[test]
-fn a_missing_command_is_an_input_error() {
+fn a_missing_command_exits_127_and_a_non_executable_one_126() {
+    // Repro: both exited 2.
     let p = Project::new();
     p.write(".env.dev", "A=1\n");
     let (code, _, stderr) = p.env(&["run", "--env", "dev", "--", "/nonexistent/program"]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 127, "{stderr}");
     assert!(
         stderr.contains("cannot run `/nonexistent/program`"),
         "{stderr}"
     );
+    let (code, _, stderr) = p.env(&["run", "--env", "dev", "--", "no-such-command-sg-test"]);
+    assert_eq!(code, 127, "{stderr}");
+
+    p.write("script.sh", "#!/bin/sh\necho hi\n");
+    let script = p.path().join("script.sh");
+    let script = script.to_str().expect("utf-8 path");
+    let (code, _, stderr) = p.env(&["run", "--env", "dev", "--", script]);
+    assert_eq!(code, 126, "{stderr}");
+    assert!(stderr.contains("not executable"), "{stderr}");
+    let dir = p.path().to_str().expect("utf-8 path");
+    assert_eq!(p.env(&["run", "--env", "dev", "--", dir]).0, 126);
+}
+
+#[test]
+fn options_are_parsed_before_the_command_and_a_misspelt_one_is_an_error() {
+    // Repro: `--overide` became the command to run.
+    let p = Project::new();
+    p.write(".env.dev", "A=1\n");
+    let (code, _, stderr) = p.env(&["run", "--env", "dev", "--overide", "--", "/bin/true"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--overide"), "{stderr}");
+    let (code, _, stderr) = p.env(&["run", "--overide", "--env", "dev", "--", "/bin/true"]);
+    assert_eq!(code, 2, "{stderr}");
+    // After `--`, everything is the child's, options included.
+    let (code, stdout, stderr) =
+        output(run_sh(&p, &["--env", "dev"], "printf '%s' \"$1\"; exit 4"));
+    assert_eq!((code, stdout.as_str()), (4, ""), "{stderr}");
+    let mut cmd = p.command(&["run", "--env", "dev"]);
+    cmd.args(["--", "/bin/sh", "-c", "printf '%s' \"$0\"", "--override"]);
+    let (code, stdout, stderr) = output(cmd);
+    assert_eq!((code, stdout.as_str()), (0, "--override"), "{stderr}");
 }
 
 #[cfg(unix)]

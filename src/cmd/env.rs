@@ -4,8 +4,8 @@
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use sg_env::{
-    ChildOptions, Environment, ExportFormat, Finding, KeyStatus, KeyStatusLookup, LoadOptions,
-    Project,
+    ChildOptions, Convention, Environment, ExportFormat, Finding, KeyStatus, KeyStatusLookup,
+    LoadOptions, Project,
 };
 use std::ffi::OsString;
 use std::io::Write;
@@ -13,16 +13,46 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const EXIT_FINDINGS: u8 = 1;
+/// A protected environment without --allow-protected, or keys that belong elsewhere: not
+/// any child's status (`env run` forwards those).
+const EXIT_REFUSED: u8 = 3;
+/// As shells report a command that is not executable, or not found.
+const EXIT_NOT_EXECUTABLE: u8 = 126;
+const EXIT_NOT_FOUND: u8 = 127;
+/// Set (to 1, true or yes) in a CI file, it allows protected environments as
+/// --allow-protected does. `CI=true` alone does not.
+const ALLOW_PROTECTED_VAR: &str = "SECRETS_GUARD_ALLOW_PROTECTED";
+
+const SCHEMA_HELP: &str = "The [env] table of .secrets-guard.toml (environments, files, protected names, required, optional and only keys, allowlists) and the conventions (standard, dotenv-flow/Vite, Next.js) are documented with a worked example each in README.md, section \"Env loader\".";
 
 /// Options every `env` subcommand takes.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
-    /// The project root, where the `.env` files and `.secrets-guard.toml` are.
-    #[arg(long, default_value = ".")]
-    pub dir: PathBuf,
+    /// The project root, where the `.env` files and `.secrets-guard.toml` are. Without it,
+    /// the current directory or the nearest parent, up to the repository root, holding env
+    /// files.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// The file layout: standard (.env.dev/.env.qa/.env.prod), dotenv-flow (or vite),
+    /// nextjs (or next). Default: `[env] convention`, else detected from the files present.
+    #[arg(long, value_name = "NAME")]
+    pub convention: Option<String>,
     /// Keep every `$` literal: no `${VAR}` expansion.
     #[arg(long)]
     pub no_expand: bool,
+}
+
+/// Which variables to load: an environment, ad-hoc files, or both (the files last).
+#[derive(Debug, Args)]
+pub struct Selection {
+    /// The environment: dev, qa, prod (or development, production, staging, …) or one
+    /// configured in `[env]`.
+    #[arg(long, required_unless_present = "files")]
+    pub env: Option<String>,
+    /// Also load FILE, after the environment's files (repeatable, in order, as Node's
+    /// --env-file). Relative to the working directory.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -40,7 +70,8 @@ pub enum ExportFormatArg {
 
 #[derive(Debug, Subcommand)]
 pub enum EnvCommand {
-    /// Check every environment (or one) for shared secrets, wrong-environment keys, missing keys and exposed files.
+    /// Check every environment (or one) for shared secrets, wrong-environment keys, missing keys and exposed files. At a repository root, every directory holding env files is checked.
+    #[command(after_help = SCHEMA_HELP)]
     Check {
         #[command(flatten)]
         common: CommonArgs,
@@ -53,56 +84,62 @@ pub enum EnvCommand {
         #[arg(long, env = "SECRETS_GUARD_DB")]
         access_db: Option<PathBuf>,
     },
-    /// Run a command with an environment's variables.
+    /// Run a command with an environment's variables: secrets-guard env run --env dev -- CMD [ARGS...]. Exit codes: the child's, 126 not executable, 127 not found, 3 refused, 2 input error.
+    #[command(after_help = SCHEMA_HELP)]
     Run {
         #[command(flatten)]
         common: CommonArgs,
-        /// The environment: `dev`, `qa`, `prod` or one configured in `[env]`.
-        #[arg(long)]
-        env: String,
+        #[command(flatten)]
+        selection: Selection,
         /// Start the child from an empty environment instead of this one.
         #[arg(long)]
         clean: bool,
         /// Let the files' values beat variables already set in this process.
         #[arg(long = "override")]
         override_process: bool,
-        /// Run even though the environment is protected (CI=true does the same).
+        /// Run even though the environment is protected (in CI, pass it or set SECRETS_GUARD_ALLOW_PROTECTED=1 in the CI file; CI=true alone does not).
         #[arg(long)]
         allow_protected: bool,
         /// Refuse secrets-guard keys this access store knows as revoked or expired.
         #[arg(long, env = "SECRETS_GUARD_DB")]
         access_db: Option<PathBuf>,
         /// The command and its arguments, after `--`.
-        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        #[arg(required = true, trailing_var_arg = true)]
         command: Vec<OsString>,
     },
     /// Print an environment's variables as a .env file, JSON or shell `export` lines.
+    #[command(after_help = SCHEMA_HELP)]
     Export {
         #[command(flatten)]
         common: CommonArgs,
-        /// The environment: `dev`, `qa`, `prod` or one configured in `[env]`.
-        #[arg(long)]
-        env: String,
+        #[command(flatten)]
+        selection: Selection,
         #[arg(long, value_enum, default_value = "dotenv")]
         format: ExportFormatArg,
+        /// Print a protected environment's values.
+        #[arg(long)]
+        allow_protected: bool,
     },
     /// List an environment's keys with their source file, redacted value and kind of secret.
+    #[command(after_help = SCHEMA_HELP)]
     List {
         #[command(flatten)]
         common: CommonArgs,
-        /// The environment: `dev`, `qa`, `prod` or one configured in `[env]`.
-        #[arg(long)]
-        env: String,
+        #[command(flatten)]
+        selection: Selection,
         #[arg(long, value_enum, default_value = "human")]
         format: ReportFormat,
     },
     /// Print one variable's value.
+    #[command(after_help = SCHEMA_HELP)]
     Get {
         #[command(flatten)]
         common: CommonArgs,
-        /// The environment: `dev`, `qa`, `prod` or one configured in `[env]`.
+        #[command(flatten)]
+        selection: Selection,
+        /// Print a value of a protected environment.
         #[arg(long)]
-        env: String,
+        allow_protected: bool,
         key: String,
     },
 }
@@ -117,7 +154,7 @@ pub fn run(c: EnvCommand) -> anyhow::Result<ExitCode> {
         } => check(&common, env.as_deref(), format, access_db.as_deref()),
         EnvCommand::Run {
             common,
-            env,
+            selection,
             clean,
             override_process,
             allow_protected,
@@ -125,7 +162,7 @@ pub fn run(c: EnvCommand) -> anyhow::Result<ExitCode> {
             command,
         } => run_command(
             &common,
-            &env,
+            &selection,
             RunFlags {
                 clean,
                 override_process,
@@ -136,15 +173,21 @@ pub fn run(c: EnvCommand) -> anyhow::Result<ExitCode> {
         ),
         EnvCommand::Export {
             common,
-            env,
+            selection,
             format,
-        } => export(&common, &env, format),
+            allow_protected,
+        } => export(&common, &selection, format, allow_protected),
         EnvCommand::List {
             common,
-            env,
+            selection,
             format,
-        } => list(&common, &env, format),
-        EnvCommand::Get { common, env, key } => get(&common, &env, &key),
+        } => list(&common, &selection, format),
+        EnvCommand::Get {
+            common,
+            selection,
+            allow_protected,
+            key,
+        } => get(&common, &selection, allow_protected, &key),
     }
 }
 
@@ -153,6 +196,80 @@ fn files_only(common: &CommonArgs) -> LoadOptions {
         expand: !common.no_expand,
         override_process: true,
     }
+}
+
+fn convention(common: &CommonArgs) -> anyhow::Result<Option<Convention>> {
+    match &common.convention {
+        None => Ok(None),
+        Some(name) => Convention::parse(name).map(Some).ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown convention `{name}` (known: {})",
+                Convention::NAMES.join(", ")
+            )
+        }),
+    }
+}
+
+/// The project: `--dir` as given, else found from the working directory upwards (saying
+/// which directory when it is not the working directory).
+fn open_project(common: &CommonArgs, adhoc_only: bool) -> anyhow::Result<Project> {
+    let convention = convention(common)?;
+    if let Some(dir) = &common.dir {
+        return Ok(Project::open_with(dir, convention)?);
+    }
+    match Project::discover(".", convention) {
+        Ok(project) => {
+            if project.root() != Path::new(".") {
+                eprintln!("note: using the env files in {}", project.root().display());
+            }
+            Ok(project)
+        }
+        // `-f` files alone need no project.
+        Err(sg_env::EnvError::NoProject { .. }) if adhoc_only => {
+            Ok(Project::open_with(".", convention)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn load_selected(
+    project: &Project,
+    selection: &Selection,
+    options: &LoadOptions,
+) -> anyhow::Result<Environment> {
+    Ok(if selection.files.is_empty() {
+        let name = selection
+            .env
+            .as_deref()
+            .context("--env NAME or -f FILE is required")?;
+        project.load(name, options)?
+    } else {
+        project.load_with_files(selection.env.as_deref(), &selection.files, options)?
+    })
+}
+
+fn allow_protected_by_ci_file() -> bool {
+    std::env::var(ALLOW_PROTECTED_VAR)
+        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+}
+
+/// The protection gate of run, export and get: `Some(exit code)` when refused.
+fn refuse_protected(
+    project: &Project,
+    env: &Environment,
+    scanner: &sg_engine::Scanner,
+    allowed: bool,
+    what: &str,
+) -> Option<ExitCode> {
+    if allowed || allow_protected_by_ci_file() {
+        return None;
+    }
+    let reason = sg_env::protection(project, env, scanner)?;
+    eprintln!(
+        "error: refusing to {what} protected environment `{}`: {reason}. Pass --allow-protected (in CI: add it to the command, or set {ALLOW_PROTECTED_VAR}=1 in the CI file; CI=true alone does not allow it)",
+        env.name
+    );
+    Some(ExitCode::from(EXIT_REFUSED))
 }
 
 fn print_warnings(env: &Environment) {
@@ -200,8 +317,26 @@ fn check(
     format: ReportFormat,
     access_db: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let project = Project::open(&common.dir)?;
     let options = files_only(common);
+    // At a repository root holding projects below it: a monorepo check.
+    if only.is_none() {
+        let start = common.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+        let canonical = start.canonicalize().ok();
+        if canonical.is_some() && canonical == sg_env::repository_root(&start) {
+            let projects = sg_env::find_projects(&start)?;
+            let root_only = projects.len() == 1 && projects[0] == start;
+            if !projects.is_empty() && !root_only {
+                return check_repository(&start, common, &options, format, access_db);
+            }
+        }
+    }
+    let project = open_project(common, false)?;
+    // `--env dev` in a project whose environment is `development`.
+    let only = match only {
+        Some(name) => Some(project.config().environment(name)?.name),
+        None => None,
+    };
+    let only = only.as_deref();
     let envs = match only {
         None => project.load_all(&options)?,
         Some(name) => {
@@ -235,16 +370,38 @@ fn check(
         Some(name) => vec![name],
         None => envs.iter().map(|e| e.name.as_str()).collect(),
     };
-    print_findings(&findings, format)?;
+    report(&findings, format, &checked.join(", "))
+}
+
+fn check_repository(
+    root: &Path,
+    common: &CommonArgs,
+    options: &LoadOptions,
+    format: ReportFormat,
+    access_db: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let default_scanner = sg_engine::Scanner::new(sg_rules::RuleSet::default_rules()?);
+    let access = open_access(access_db)?;
+    let lookup = access.as_ref().map(|a| a as &dyn KeyStatusLookup);
+    let (projects, findings) =
+        sg_env::check_repository(root, convention(common)?, options, &default_scanner, lookup)?;
+    let checked: Vec<String> = projects
+        .iter()
+        .map(|p| format!("{} ({})", p.dir, p.environments.join(", ")))
+        .collect();
+    report(&findings, format, &checked.join("; "))
+}
+
+fn report(findings: &[Finding], format: ReportFormat, checked: &str) -> anyhow::Result<ExitCode> {
+    print_findings(findings, format)?;
     if format == ReportFormat::Human {
         if findings.is_empty() {
-            eprintln!("no problems in {}", checked.join(", "));
+            eprintln!("no problems in {checked}");
         } else {
             eprintln!(
-                "{} problem{} in {}",
+                "{} problem{} in {checked}",
                 findings.len(),
                 if findings.len() == 1 { "" } else { "s" },
-                checked.join(", ")
             );
         }
     }
@@ -277,29 +434,20 @@ struct RunFlags {
     allow_protected: bool,
 }
 
-fn ci_is_true() -> bool {
-    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
-}
-
 fn run_command(
     common: &CommonArgs,
-    name: &str,
+    selection: &Selection,
     flags: RunFlags,
     access_db: Option<&Path>,
     command: &[OsString],
 ) -> anyhow::Result<ExitCode> {
-    let project = Project::open(&common.dir)?;
+    let project = open_project(common, selection.env.is_none())?;
     let options = LoadOptions {
         expand: !common.no_expand,
         override_process: flags.override_process,
     };
-    let env = project.load(name, &options)?;
+    let env = load_selected(&project, selection, &options)?;
     print_warnings(&env);
-    if env.protected && !flags.allow_protected && !ci_is_true() {
-        anyhow::bail!(
-            "refusing to run with protected environment `{name}`: pass --allow-protected (CI=true also allows it)"
-        );
-    }
     let scanner = scanner(&project)?;
     let access = open_access(access_db)?;
     let lookup = access.as_ref().map(|a| a as &dyn KeyStatusLookup);
@@ -308,21 +456,48 @@ fn run_command(
         for f in &refusals {
             eprintln!("{f}");
         }
-        eprintln!("refusing to run: environment `{name}` holds keys that belong elsewhere or no longer work");
-        return Ok(ExitCode::from(EXIT_FINDINGS));
+        eprintln!(
+            "refusing to run: environment `{}` holds keys that belong elsewhere or no longer work",
+            env.name
+        );
+        return Ok(ExitCode::from(EXIT_REFUSED));
+    }
+    if let Some(code) =
+        refuse_protected(&project, &env, &scanner, flags.allow_protected, "run with")
+    {
+        return Ok(code);
     }
     let (program, args) = command
         .split_first()
         .context("no command given: secrets-guard env run --env NAME -- CMD [ARGS...]")?;
-    let code = sg_env::run_child(&env, program, args, ChildOptions { clean: flags.clean })
-        .with_context(|| format!("cannot run `{}`", program.to_string_lossy()))?;
-    Ok(ExitCode::from((code & 0xff) as u8))
+    let shown = program.to_string_lossy();
+    match sg_env::run_child(&env, program, args, ChildOptions { clean: flags.clean }) {
+        Ok(code) => Ok(ExitCode::from((code & 0xff) as u8)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("error: cannot run `{shown}`: command not found");
+            Ok(ExitCode::from(EXIT_NOT_FOUND))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            eprintln!("error: cannot run `{shown}`: not executable ({e})");
+            Ok(ExitCode::from(EXIT_NOT_EXECUTABLE))
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot run `{shown}`")),
+    }
 }
 
-fn export(common: &CommonArgs, name: &str, format: ExportFormatArg) -> anyhow::Result<ExitCode> {
-    let project = Project::open(&common.dir)?;
-    let env = project.load(name, &files_only(common))?;
+fn export(
+    common: &CommonArgs,
+    selection: &Selection,
+    format: ExportFormatArg,
+    allow_protected: bool,
+) -> anyhow::Result<ExitCode> {
+    let project = open_project(common, selection.env.is_none())?;
+    let env = load_selected(&project, selection, &files_only(common))?;
     print_warnings(&env);
+    let scanner = scanner(&project)?;
+    if let Some(code) = refuse_protected(&project, &env, &scanner, allow_protected, "export") {
+        return Ok(code);
+    }
     let format = match format {
         ExportFormatArg::Dotenv => ExportFormat::Dotenv,
         ExportFormatArg::Json => ExportFormat::Json,
@@ -346,10 +521,36 @@ struct ListedVariable<'a> {
     kind: Option<String>,
 }
 
-fn list(common: &CommonArgs, name: &str, format: ReportFormat) -> anyhow::Result<ExitCode> {
-    let project = Project::open(&common.dir)?;
-    let env = project.load(name, &files_only(common))?;
+fn list(
+    common: &CommonArgs,
+    selection: &Selection,
+    format: ReportFormat,
+) -> anyhow::Result<ExitCode> {
+    let project = open_project(common, selection.env.is_none())?;
+    let env = load_selected(&project, selection, &files_only(common))?;
     print_warnings(&env);
+    let config = project.config();
+    let source = match config.convention_source {
+        sg_env::ConventionSource::Option => "--convention",
+        sg_env::ConventionSource::Config => "[env] convention",
+        sg_env::ConventionSource::Detected => "detected from the files present",
+    };
+    let read: Vec<&str> = env.sources.iter().map(|s| s.path.as_str()).collect();
+    eprintln!(
+        "convention: {} ({source}); environment `{}` from {} reads {}{}",
+        config.convention.as_str(),
+        env.name,
+        project.root().display(),
+        if read.is_empty() {
+            "no file".to_owned()
+        } else {
+            read.join(" < ")
+        },
+        env.protected_reason
+            .as_deref()
+            .map(|r| format!("; protected: {r}"))
+            .unwrap_or_default()
+    );
     let scanner = scanner(&project)?;
     let classes = sg_env::classify(&env, &scanner);
     let rows: Vec<ListedVariable<'_>> = env
@@ -405,10 +606,25 @@ fn list(common: &CommonArgs, name: &str, format: ReportFormat) -> anyhow::Result
     Ok(ExitCode::SUCCESS)
 }
 
-fn get(common: &CommonArgs, name: &str, key: &str) -> anyhow::Result<ExitCode> {
-    let project = Project::open(&common.dir)?;
-    let env = project.load(name, &files_only(common))?;
+fn get(
+    common: &CommonArgs,
+    selection: &Selection,
+    allow_protected: bool,
+    key: &str,
+) -> anyhow::Result<ExitCode> {
+    let project = open_project(common, selection.env.is_none())?;
+    let env = load_selected(&project, selection, &files_only(common))?;
     print_warnings(&env);
+    let scanner = scanner(&project)?;
+    if let Some(code) = refuse_protected(
+        &project,
+        &env,
+        &scanner,
+        allow_protected,
+        "print a value of",
+    ) {
+        return Ok(code);
+    }
     match env.get(key) {
         Some(value) => {
             // The user asked for this value by name: print it in full.
@@ -416,7 +632,7 @@ fn get(common: &CommonArgs, name: &str, key: &str) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         None => {
-            eprintln!("`{key}` is not defined in environment `{name}`");
+            eprintln!("`{key}` is not defined in environment `{}`", env.name);
             Ok(ExitCode::from(EXIT_FINDINGS))
         }
     }

@@ -1,14 +1,15 @@
 //! The cross-environment checks: shared secrets, wrong-environment keys, missing keys,
 //! exposed files, and (with an access store) revoked or expired keys.
 
-use crate::classify::{classify, Classification, Label};
+use crate::classify::{classify, public_reason, Classification, Label};
+use crate::config::Allowlist;
 use crate::error::EnvError;
 use crate::exposure::{GitExposure, GitView};
 use crate::load::{Environment, Project};
 use serde::Serialize;
 use sg_engine::{ScanInput, Scanner};
 use sg_keyformat::ApiKey;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 /// What kind of problem a finding is. Serialized in kebab-case (`shared-secret`, …).
@@ -55,6 +56,9 @@ pub struct Finding {
     pub line: Option<usize>,
     pub key: Option<String>,
     pub message: String,
+    /// In a monorepo check: the project's directory, relative to the repository root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
 }
 
 impl Finding {
@@ -100,7 +104,7 @@ pub fn check(
     only: Option<&str>,
     lookup: Option<&dyn KeyStatusLookup>,
 ) -> Result<Vec<Finding>, EnvError> {
-    let classes: Vec<Vec<Classification>> = envs.iter().map(|e| classify(e, scanner)).collect();
+    let classes = classify_all(project, envs, scanner);
     let mut findings = Vec::new();
     for (env, class) in envs.iter().zip(&classes) {
         wrong_environment(env, class, &mut findings);
@@ -111,6 +115,16 @@ pub fn check(
     shared_secrets(envs, &classes, &mut findings);
     missing_keys(envs, &mut findings);
     exposed_files(project, envs, &classes, scanner, &mut findings)?;
+    // Allowlisted keys and files: nothing about them, missing keys and exposure included.
+    let lists = &project.config().allowlists;
+    findings.retain(|f| {
+        !lists.iter().any(|a| {
+            f.key.as_ref().is_some_and(|k| a.keys.contains(k))
+                || a.paths
+                    .iter()
+                    .any(|p| project_path(project, &f.file) == p.as_str())
+        })
+    });
 
     if let Some(name) = only {
         findings.retain(|f| f.concerns(name));
@@ -133,6 +147,108 @@ pub fn check(
     });
     findings.dedup();
     Ok(findings)
+}
+
+/// Classifies every environment's variables, marking suppressed ones (`# secrets-guard:allow`
+/// or `[[env.allowlists]]`) as no secret, so no check reports them.
+pub(crate) fn classify_all(
+    project: &Project,
+    envs: &[Environment],
+    scanner: &Scanner,
+) -> Vec<Vec<Classification>> {
+    let lists = &project.config().allowlists;
+    envs.iter()
+        .map(|env| {
+            let mut class = classify(env, scanner);
+            for (v, c) in env.variables.iter().zip(class.iter_mut()) {
+                if v.allowed || lists.iter().any(|a| allowlisted(project, a, v)) {
+                    c.labels.clear();
+                }
+            }
+            class
+        })
+        .collect()
+}
+
+fn allowlisted(project: &Project, list: &Allowlist, v: &crate::load::Variable) -> bool {
+    if list.keys.contains(&v.key) {
+        return true;
+    }
+    if list
+        .paths
+        .iter()
+        .any(|p| project_path(project, &v.file) == p.as_str())
+    {
+        return true;
+    }
+    if list.hashes.is_empty() {
+        return false;
+    }
+    let digest: String = v
+        .value
+        .digest()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    list.hashes.iter().any(|h| {
+        h.strip_prefix("sha256:")
+            .unwrap_or(h)
+            .eq_ignore_ascii_case(&digest)
+    })
+}
+
+/// A shown path made relative to the project root again.
+fn project_path<'a>(project: &Project, shown: &'a str) -> &'a str {
+    shown.strip_prefix(project.repo_prefix()).unwrap_or(shown)
+}
+
+/// Why `env` is protected, if it is: by name, by a file a protected environment loads,
+/// or by a value carrying a protected environment's marker (an `sgk_prod_` key, a Stripe
+/// `sk_live_`/`rk_live_` key, or any key a rule labels live or production).
+pub fn protection(project: &Project, env: &Environment, scanner: &Scanner) -> Option<String> {
+    if let Some(reason) = &env.protected_reason {
+        return Some(reason.clone());
+    }
+    let config = project.config();
+    // Each file is scanned once, as a whole (not value by value): the gate stays linear in
+    // the files' size. A finding counts when it sits on a winning definition's lines.
+    let mut at: HashMap<(&str, usize), usize> = HashMap::new();
+    for (i, v) in env.variables.iter().enumerate() {
+        if !v.from_process {
+            for line in v.line..=v.end_line {
+                at.insert((v.file.as_str(), line), i);
+            }
+        }
+    }
+    for source in &env.sources {
+        let findings = scanner.scan(ScanInput {
+            path: &source.path,
+            bytes: source.text.as_bytes(),
+            commit: None,
+        });
+        for f in findings {
+            let Some(named) = f.environment.as_deref() else {
+                continue;
+            };
+            if !config.is_protected_name(named) {
+                continue;
+            }
+            let Some(v) = at
+                .get(&(source.path.as_str(), f.line))
+                .and_then(|&i| env.variables.get(i))
+            else {
+                continue;
+            };
+            if public_reason(&v.key, v.value.expose().trim(), true).is_some() {
+                continue;
+            }
+            return Some(format!(
+                "`{}` holds a key of protected environment `{named}`: {} ({} ({named})) in {}:{}",
+                env.name, v.key, f.rule_id, v.file, v.line
+            ));
+        }
+    }
+    None
 }
 
 /// The findings that make `env run` refuse an environment before starting anything:
@@ -186,6 +302,9 @@ fn canonical_env(name: &str) -> &str {
 
 fn wrong_environment(env: &Environment, class: &[Classification], out: &mut Vec<Finding>) {
     for (v, c) in env.variables.iter().zip(class) {
+        if c.public.is_some() {
+            continue;
+        }
         for label in &c.labels {
             if let Some(reason) = wrong_environment_reason(label, env) {
                 out.push(Finding {
@@ -195,6 +314,7 @@ fn wrong_environment(env: &Environment, class: &[Classification], out: &mut Vec<
                     line: Some(v.line),
                     key: Some(v.key.clone()),
                     message: format!("{}: {label} {reason}", v.key),
+                    project: None,
                 });
             }
         }
@@ -229,6 +349,7 @@ fn key_status(env: &Environment, lookup: &dyn KeyStatusLookup, out: &mut Vec<Fin
                     v.key,
                     key.display_prefix()
                 ),
+                project: None,
             });
         }
     }
@@ -273,6 +394,7 @@ fn shared_secrets(envs: &[Environment], classes: &[Vec<Classification>], out: &m
                             v.file,
                             names.join(", ")
                         ),
+                        project: None,
                     });
                 }
                 continue;
@@ -312,6 +434,7 @@ fn shared_secrets(envs: &[Environment], classes: &[Vec<Classification>], out: &m
                     o.kind,
                     others.join(", ")
                 ),
+                project: None,
             });
         }
     }
@@ -328,6 +451,11 @@ fn missing_keys(envs: &[Environment], out: &mut Vec<Finding>) {
             }
         }
     }
+    // `only = [...]`: keys that belong to one environment; the others need not have them.
+    let only: HashSet<&str> = envs
+        .iter()
+        .flat_map(|e| e.only.iter().map(String::as_str))
+        .collect();
     for env in envs {
         let has = |k: &str| env.variable(k).is_some();
         let required = &env.required;
@@ -343,6 +471,7 @@ fn missing_keys(envs: &[Environment], out: &mut Vec<Finding>) {
                         "{key} is required (by `[env]` in .secrets-guard.toml) but `{}` does not define it",
                         env.name
                     ),
+                    project: None,
                 });
             }
         }
@@ -350,7 +479,11 @@ fn missing_keys(envs: &[Environment], out: &mut Vec<Finding>) {
             continue;
         }
         for (key, names) in &defined_in {
-            if has(key) || required.iter().any(|r| r == key) {
+            if has(key)
+                || required.iter().any(|r| r == key)
+                || env.optional.iter().any(|o| o == key)
+                || only.contains(key)
+            {
                 continue;
             }
             out.push(Finding {
@@ -364,6 +497,7 @@ fn missing_keys(envs: &[Environment], out: &mut Vec<Finding>) {
                     names.join(", "),
                     env.name
                 ),
+                project: None,
             });
         }
     }
@@ -409,7 +543,11 @@ fn exposed_files(
         }
     }
     for (file, (names, holds_secret)) in candidates {
-        let path = project.root().join(&file);
+        let path = envs
+            .iter()
+            .flat_map(|e| &e.sources)
+            .find(|s| s.path == file)
+            .map_or_else(|| project.root().join(&file), |s| s.full.clone());
         let Some(exposure) = git.exposure(&path)? else {
             continue;
         };
@@ -434,6 +572,7 @@ fn exposed_files(
             line: None,
             key: None,
             message,
+            project: None,
         });
     }
     Ok(())

@@ -34,11 +34,15 @@ pub struct Classification {
     pub key: String,
     /// Empty for a value that is not a secret.
     pub labels: Vec<Label>,
+    /// Why the value is public by design (a Stripe publishable key, a `NEXT_PUBLIC_` value,
+    /// a Sentry DSN, local default credentials, a commit SHA), when it is: not a secret,
+    /// whatever the labels say.
+    pub public: Option<String>,
 }
 
 impl Classification {
     pub fn is_secret(&self) -> bool {
-        !self.labels.is_empty()
+        !self.labels.is_empty() && self.public.is_none()
     }
 
     /// `stripe-secret-key (live)`, or `-` for a non-secret.
@@ -83,15 +87,121 @@ pub fn classify_variable(v: &Variable, scanner: &Scanner) -> Classification {
             labels.push(label);
         }
     }
+    let by_rule = !labels.is_empty();
     if labels.is_empty() {
         if let Some(label) = heuristic_label(&v.key, value) {
             labels.push(label);
         }
     }
+    let public = public_reason(&v.key, value.trim(), by_rule);
     Classification {
         key: v.key.clone(),
         labels,
+        public,
     }
+}
+
+/// Prefixes that bundlers copy into client code: such values are public by design.
+const PUBLIC_PREFIXES: &[&str] = &[
+    "NEXT_PUBLIC_",
+    "VITE_",
+    "PUBLIC_",
+    "REACT_APP_",
+    "EXPO_PUBLIC_",
+    "NUXT_PUBLIC_",
+];
+
+/// Why a value is public by design, if it is. A value a scanner rule recognises as a secret
+/// stays a secret even under a public prefix: that is a leak into client code.
+pub(crate) fn public_reason(key: &str, value: &str, labelled_by_rule: bool) -> Option<String> {
+    if value.starts_with("pk_live_") || value.starts_with("pk_test_") {
+        return Some("a Stripe publishable key".to_owned());
+    }
+    if is_sentry_dsn(value) {
+        return Some("a Sentry DSN".to_owned());
+    }
+    if is_local_default_credentials(value) {
+        return Some("local default credentials".to_owned());
+    }
+    if is_commit_sha(key, value) {
+        return Some("a commit SHA".to_owned());
+    }
+    if !labelled_by_rule {
+        if let Some(prefix) = PUBLIC_PREFIXES.iter().find(|p| key.starts_with(*p)) {
+            return Some(format!("public by its `{prefix}` prefix"));
+        }
+    }
+    None
+}
+
+/// `https://<public key>@<org>.ingest.sentry.io/<project>`: no password, a Sentry host.
+fn is_sentry_dsn(value: &str) -> bool {
+    let Some(rest) = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let Some((userinfo, host_path)) = rest.split_once('@') else {
+        return false;
+    };
+    let host = host_path.split('/').next().unwrap_or("");
+    !userinfo.contains(':')
+        && userinfo.bytes().all(|b| b.is_ascii_hexdigit())
+        && (host.ends_with("sentry.io") || host.contains(".sentry."))
+}
+
+/// `postgres://postgres:postgres@localhost/app`: a local service with its stock password.
+fn is_local_default_credentials(value: &str) -> bool {
+    let Some((_, rest)) = value.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return false;
+    };
+    let Some((user, password)) = userinfo.split_once(':') else {
+        return false;
+    };
+    let host = host
+        .rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(h, _)| h);
+    let local = matches!(
+        host,
+        "localhost" | "127.0.0.1" | "0.0.0.0" | "[::1]" | "host.docker.internal"
+    );
+    let stock = password == user
+        || matches!(
+            password,
+            "postgres"
+                | "password"
+                | "root"
+                | "secret"
+                | "admin"
+                | "guest"
+                | "mysql"
+                | "redis"
+                | "example"
+                | "changeme"
+                | "dev"
+                | "test"
+                | "pass"
+        );
+    local && stock
+}
+
+/// A commit SHA under a name that says so (`GIT_SHA`, `COMMIT`, `REVISION`).
+fn is_commit_sha(key: &str, value: &str) -> bool {
+    let upper = key.to_ascii_uppercase();
+    let named = ["SHA", "COMMIT", "REVISION", "GIT_REV"]
+        .iter()
+        .any(|w| upper.contains(w));
+    named
+        && (7..=40).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn heuristic_label(key: &str, value: &str) -> Option<Label> {
@@ -239,6 +349,42 @@ mod tests {
         ] {
             assert_eq!(verdict(k, v), None, "{k}");
         }
+    }
+
+    #[test]
+    fn public_values_are_told_apart() {
+        for (k, v) in [
+            (
+                "STRIPE_PUBLISHABLE_KEY",
+                "pk_live_51Dm7w4suUssSCQtHkFVRsbQhSDnHYOIIbhtXgv",
+            ),
+            (
+                "SENTRY_DSN",
+                "https://0123456789abcdef0123456789abcdef@o4505.ingest.sentry.io/4505",
+            ),
+            (
+                "DATABASE_URL",
+                "postgres://postgres:postgres@localhost:5432/app",
+            ),
+            ("REDIS_URL", "redis://default:redis@127.0.0.1:6379"),
+            ("GIT_SHA", "3ac9823e01b99ec1a7f3c9b4a2ba2f321c7feab0"),
+            ("NEXT_PUBLIC_ANALYTICS_ID", "q8Zr2LmW0xVbN4tYc7Hs"),
+        ] {
+            assert!(public_reason(k, v, false).is_some(), "{k}");
+        }
+        for (k, v) in [
+            ("DATABASE_URL", "postgres://app:s3cr3tpass@localhost/app"),
+            (
+                "DATABASE_URL",
+                "postgres://postgres:postgres@db.prod.internal/app",
+            ),
+            ("API_TOKEN", "3ac9823e01b99ec1a7f3c9b4a2ba2f321c7feab0"),
+            ("SENTRY_DSN", "https://abc:def@example.com/1"),
+        ] {
+            assert!(public_reason(k, v, false).is_none(), "{k}={v}");
+        }
+        // A real secret under a public prefix stays a secret.
+        assert!(public_reason("NEXT_PUBLIC_STRIPE", "sk_live_x", true).is_none());
     }
 
     #[test]

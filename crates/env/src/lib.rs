@@ -3,41 +3,51 @@
 //!
 //! # Environments and files
 //!
-//! By convention there are three environments, `dev`, `qa` and `prod`; `prod` is
-//! protected. Each reads, from lowest to highest precedence:
-//! - `.env`: shared, non-secret defaults (optional);
-//! - `.env.<name>`: the environment's own file (must exist);
-//! - `.env.<name>.local`: personal overrides, never committed (optional).
+//! A [`Convention`] says which files an environment reads, lowest precedence first:
+//! - `standard`: `.env < .env.<name> < .env.<name>.local` (`.env.<name>` must exist);
+//! - `dotenv-flow` (Vite): `.env < .env.local < .env.<mode> < .env.<mode>.local`;
+//! - `nextjs`: `.env < .env.<mode> < .env.local < .env.<mode>.local`;
 //!
-//! Without configuration, the environments are those of `dev`, `qa` and `prod` whose
-//! `.env.<name>` exists, and any other name reads `.env.<name>`. The `[env]` table of
-//! `.secrets-guard.toml` declares them instead:
+//! in both Node conventions `.env.local` is skipped for `test`. The convention comes from
+//! [`Project::open_with`], `[env] convention`, or [`Convention::detect`]. Without `[env] names`,
+//! the environments are those with a `.env.<name>` file (plus `development` and `production`
+//! in the Node conventions); `dev`/`development`, `prod`/`production` and `stage`/`staging`
+//! name the same one. The `[env]` table of `.secrets-guard.toml` (documented with an example
+//! of each convention in the repository's README, section "Env loader") can declare them:
 //!
 //! ```toml
 //! [env]
-//! names = ["dev", "qa", "prod"]   # the environments, in order; without `names`, those of
-//!                                 # dev/qa/prod with a `.env.<name>` file, plus any configured below
-//! protected = ["prod"]            # `env run` refuses these without --allow-protected or CI=true
-//! required = ["DATABASE_URL"]     # keys every environment must define
+//! convention = "standard"
+//! names = ["dev", "qa", "prod"]
+//! protected = ["qa"]              # added to prod, production, prd and live
+//! required = ["DATABASE_URL"]
 //!
 //! [env.environments.prod]
 //! files = [".env", "config/prod.env", ".env.prod.local"]  # lowest precedence first
-//! required = ["STRIPE_KEY"]       # in addition to the global list
-//! protected = true                # overrides the `protected` list for this environment
+//! required = ["STRIPE_KEY"]
+//! optional = ["PROFILER_URL"]     # may be missing here
+//! protected = true
+//!
+//! [[env.allowlists]]
+//! keys = ["DEMO_TOKEN"]
 //! ```
 //!
-//! In a `files` list, `.env` and files ending in `.local` may be absent; every other file
-//! must exist. Paths are relative to the project root and may not leave it; a symlink that
-//! resolves outside the project is refused.
+//! An environment is also protected when it loads a file a protected environment loads
+//! (after resolving symlinks), and, for [`protection`], when a value carries a protected
+//! environment's marker (`sgk_prod_…`, a live-mode key). A `protected` entry that matches no
+//! environment is a configuration error. Paths are relative to the project root and may not
+//! leave it; a symlink that resolves outside the project is refused.
 //!
 //! # Syntax
 //!
 //! dotenvy's grammar (see [`parse`](crate::parse) for the details): comments, `export`,
 //! single and double quotes, multi-line quoted values, escapes, BOM and CRLF. `${VAR}`,
 //! `$VAR` and `${VAR:-default}` expand within the environment's own files (falling back to
-//! the process environment for names no file defines); single-quoted text never expands,
+//! the process environment for names no file defines); inside VAR's own definition `${VAR}`
+//! is the earlier value (`PATH=${PATH}:/opt/bin`); single-quoted text never expands,
 //! and [`LoadOptions::expand`] `false` keeps every `$` literal. Errors name
-//! `file:line:column` and never the value. A key defined twice in one file is a warning
+//! `file:line:column` and the key, never the value (a stray line or a token-like name shows
+//! its first four characters). A key defined twice in one file is a warning
 //! naming both lines; the later one wins.
 //!
 //! # Loading from Rust
@@ -101,20 +111,26 @@ mod expand;
 mod export;
 mod exposure;
 mod load;
+mod monorepo;
 pub mod parse;
 mod value;
 
 pub use check::{
-    api_keys_in, check, guard, wrong_environment_reason, Finding, FindingKind, KeyStatus,
-    KeyStatusLookup,
+    api_keys_in, check, guard, protection, wrong_environment_reason, Finding, FindingKind,
+    KeyStatus, KeyStatusLookup,
 };
 pub use child::{run_child, ChildOptions};
 pub use classify::{classify, classify_variable, Classification, Label};
 pub use config::{
-    is_valid_env_name, EnvConfig, EnvSpec, FileSpec, CONFIG_FILE, CONVENTIONAL, DEFAULT_PROTECTED,
+    is_valid_env_name, same_environment, Allowlist, Convention, ConventionSource, EnvConfig,
+    EnvSpec, FileSpec, CONFIG_FILE, CONVENTIONAL, DEFAULT_PROTECTED,
 };
-pub use error::EnvError;
+pub use error::{redact_token, shown_name, EnvError};
 pub use export::{dotenv_quote, export, shell_quote, ExportFormat};
 pub use exposure::{GitExposure, GitView};
-pub use load::{Environment, LoadOptions, Project, SourceFile, Variable, Warning};
+pub use load::{
+    has_env_files, repository_root, Environment, LoadOptions, Project, SourceFile, Variable,
+    Warning,
+};
+pub use monorepo::{check_repository, find_projects, ProjectReport};
 pub use value::SecretValue;

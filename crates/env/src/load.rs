@@ -1,12 +1,13 @@
 //! Loading one environment: reading its files safely, merging them by precedence, and
 //! expanding references.
 
-use crate::config::{EnvConfig, EnvSpec};
+use crate::config::{Convention, EnvConfig, EnvSpec, FileSpec};
 use crate::error::EnvError;
 use crate::expand::{Definition, Expander};
 use crate::parse::{parse, Segment};
 use crate::value::SecretValue;
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -55,6 +56,8 @@ pub struct Variable {
     pub defined_in: Vec<String>,
     /// The process already had the variable and it won over the files.
     pub from_process: bool,
+    /// Its line carries `# secrets-guard:allow`: `env check` reports nothing about it.
+    pub allowed: bool,
 }
 
 /// Something worth telling the user that does not stop loading.
@@ -74,8 +77,11 @@ impl fmt::Display for Warning {
 /// A file an environment read, with its text (for the scanner).
 #[derive(Clone)]
 pub struct SourceFile {
-    /// Relative to the project root, `/`-separated.
+    /// As shown: relative to the repository root when the project is in a git repository,
+    /// else to the project root, `/`-separated (an `-f` file: as given).
     pub path: String,
+    /// Where it was read.
+    pub full: PathBuf,
     pub text: String,
 }
 
@@ -90,7 +96,11 @@ impl fmt::Debug for SourceFile {
 #[derive(Debug, Clone)]
 pub struct Environment {
     pub name: String,
+    /// Protected by name, or because it loads a file a protected environment loads. Values
+    /// carrying a protected environment's marker protect it too: see [`crate::protection`].
     pub protected: bool,
+    /// Why it is protected, when it is.
+    pub protected_reason: Option<String>,
     /// Keys the configuration requires in this environment.
     pub required: Vec<String>,
     /// The files that exist and were read, lowest precedence first.
@@ -100,6 +110,10 @@ pub struct Environment {
     pub warnings: Vec<Warning>,
     /// The environment's own file (`.env.<name>`), for findings about the whole environment.
     pub primary_file: String,
+    /// Keys this environment may lack (`optional`), and keys only it has (`only`).
+    pub optional: Vec<String>,
+    pub only: Vec<String>,
+    index: HashMap<String, usize>,
 }
 
 impl Environment {
@@ -108,7 +122,7 @@ impl Environment {
     }
 
     pub fn variable(&self, key: &str) -> Option<&Variable> {
-        self.variables.iter().find(|v| v.key == key)
+        self.index.get(key).and_then(|&i| self.variables.get(i))
     }
 
     /// The variables as a map.
@@ -153,17 +167,98 @@ impl Environment {
 pub struct Project {
     root: PathBuf,
     config: EnvConfig,
+    /// The root relative to the repository's, `/`-terminated (empty at the repository root
+    /// or outside a repository): file paths are shown as git names them.
+    prefix: String,
+}
+
+/// The working tree root of the git repository holding `dir`, found by its `.git`.
+pub fn repository_root(dir: &Path) -> Option<PathBuf> {
+    let dir = dir.canonicalize().ok()?;
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
+/// Whether `dir` holds env files (`.env`, `.env.<anything>`) or a `.secrets-guard.toml`
+/// with an `[env]` table.
+pub fn has_env_files(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let env_file = entries.flatten().any(|e| {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        (name == ".env" || name.starts_with(".env."))
+            && !matches!(
+                name.as_ref(),
+                ".env.example" | ".env.sample" | ".env.template"
+            )
+    });
+    env_file
+        || std::fs::read_to_string(dir.join(crate::config::CONFIG_FILE))
+            .is_ok_and(|t| t.lines().any(|l| l.trim_start().starts_with("[env")))
 }
 
 impl Project {
     /// Opens the project rooted at `root`, reading `[env]` from `.secrets-guard.toml`.
     pub fn open(root: impl AsRef<Path>) -> Result<Project, EnvError> {
+        Self::open_with(root, None)
+    }
+
+    /// As [`Project::open`], with the convention given instead of configured or detected.
+    pub fn open_with(
+        root: impl AsRef<Path>,
+        convention: Option<Convention>,
+    ) -> Result<Project, EnvError> {
         let root = root.as_ref().to_path_buf();
         if let Err(source) = std::fs::read_dir(&root) {
             return Err(EnvError::Read { file: root, source });
         }
-        let config = EnvConfig::load(&root)?;
-        Ok(Project { root, config })
+        let config = EnvConfig::load_with(&root, convention)?;
+        let prefix = match (root.canonicalize(), repository_root(&root)) {
+            (Ok(canonical), Some(repo)) => canonical
+                .strip_prefix(&repo)
+                .ok()
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .filter(|p| !p.is_empty())
+                .map(|p| format!("{p}/"))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        Ok(Project {
+            root,
+            config,
+            prefix,
+        })
+    }
+
+    /// The project for `start`, as direnv finds one: `start` itself or the nearest parent
+    /// directory, up to the repository root, that holds env files. Outside a repository
+    /// only `start` is looked at.
+    pub fn discover(
+        start: impl AsRef<Path>,
+        convention: Option<Convention>,
+    ) -> Result<Project, EnvError> {
+        let start = start.as_ref();
+        let canonical = start.canonicalize().map_err(|source| EnvError::Read {
+            file: start.to_path_buf(),
+            source,
+        })?;
+        let stop = repository_root(&canonical).unwrap_or_else(|| canonical.clone());
+        for dir in canonical.ancestors() {
+            if has_env_files(dir) {
+                let dir = if dir == canonical { start } else { dir };
+                return Self::open_with(dir, convention);
+            }
+            if dir == stop {
+                break;
+            }
+        }
+        Err(EnvError::NoProject {
+            dir: start.to_path_buf(),
+            stop,
+        })
     }
 
     /// A project with a configuration given by the caller.
@@ -171,6 +266,7 @@ impl Project {
         Project {
             root: root.as_ref().to_path_buf(),
             config,
+            prefix: String::new(),
         }
     }
 
@@ -180,6 +276,20 @@ impl Project {
 
     pub fn config(&self) -> &EnvConfig {
         &self.config
+    }
+
+    /// The project root relative to the repository root, `/`-terminated, or empty.
+    pub fn repo_prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// A file of the project as findings and listings show it.
+    pub fn shown_path(&self, file: &FileSpec) -> String {
+        if file.explicit {
+            file.path.clone()
+        } else {
+            format!("{}{}", self.prefix, file.path)
+        }
     }
 
     /// The declared (or discovered) environment names, in order.
@@ -208,6 +318,31 @@ impl Project {
         self.load_spec(&spec, options)
     }
 
+    /// Loads environment `name` (or, without one, no environment's files) followed by
+    /// `files`, in order, as Node's `--env-file` does. The files are read as given
+    /// (relative to the working directory) and must exist.
+    pub fn load_with_files(
+        &self,
+        name: Option<&str>,
+        files: &[String],
+        options: &LoadOptions,
+    ) -> Result<Environment, EnvError> {
+        let mut spec = match name {
+            Some(name) => self.config.environment(name)?,
+            None => EnvSpec {
+                name: "-f".to_owned(),
+                files: Vec::new(),
+                required: Vec::new(),
+                optional: Vec::new(),
+                only: Vec::new(),
+                protected: false,
+            },
+        };
+        spec.files
+            .extend(files.iter().map(|f| FileSpec::explicit(f.clone())));
+        self.load_spec(&spec, options)
+    }
+
     /// Loads every declared (or discovered) environment. None at all is an error.
     pub fn load_all(&self, options: &LoadOptions) -> Result<Vec<Environment>, EnvError> {
         if self.config.environments.is_empty() {
@@ -222,6 +357,20 @@ impl Project {
             .collect()
     }
 
+    /// Files protected environments load (resolved through symlinks), with the
+    /// environment's name; the shared `.env` and `.env.local` are not among them.
+    fn protected_files(&self) -> Vec<(PathBuf, String)> {
+        let mut out = Vec::new();
+        for spec in self.config.environments.iter().filter(|e| e.protected) {
+            for f in spec.files.iter().filter(|f| !f.is_shared_base()) {
+                if let Ok(canonical) = self.root.join(&f.path).canonicalize() {
+                    out.push((canonical, spec.name.clone()));
+                }
+            }
+        }
+        out
+    }
+
     fn load_spec(&self, spec: &EnvSpec, options: &LoadOptions) -> Result<Environment, EnvError> {
         let root_canonical = self.root.canonicalize().map_err(|source| EnvError::Read {
             file: self.root.clone(),
@@ -229,9 +378,20 @@ impl Project {
         })?;
         let mut sources = Vec::new();
         for file in &spec.files {
-            match read_env_file(&self.root, &root_canonical, &file.path)? {
+            let full = if file.explicit {
+                PathBuf::from(&file.path)
+            } else {
+                self.root.join(&file.path)
+            };
+            let text = if file.explicit {
+                read_file(&full).map(Some)?
+            } else {
+                read_env_file(&self.root, &root_canonical, &file.path)?
+            };
+            match text {
                 Some(text) => sources.push(SourceFile {
-                    path: file.path.clone(),
+                    path: self.shown_path(file),
+                    full,
                     text,
                 }),
                 None if file.optional => {}
@@ -245,19 +405,22 @@ impl Project {
         }
 
         struct Def {
-            template: Vec<Segment>,
-            file: String,
+            /// Every definition, oldest first (earlier files, earlier lines of one file).
+            /// With the index of their source.
+            templates: Vec<(Vec<Segment>, usize)>,
+            source: usize,
             line: usize,
             column: usize,
             end_line: usize,
             defined_in: Vec<String>,
+            allowed: bool,
         }
         let mut order: Vec<String> = Vec::new();
         let mut defs: HashMap<String, Def> = HashMap::new();
         let mut warnings = Vec::new();
-        for source in &sources {
-            let shown = self.root.join(&source.path);
-            let parsed = parse(&source.text, &shown, options.expand)?;
+        for (source_index, source) in sources.iter().enumerate() {
+            let parsed = parse(&source.text, &source.full, options.expand)?;
+            let allowed_lines = allow_comment_lines(&source.text);
             for d in parsed.duplicates {
                 warnings.push(Warning {
                     file: source.path.clone(),
@@ -268,41 +431,53 @@ impl Project {
                     ),
                 });
             }
-            for e in parsed.entries {
-                let mut defined_in = match defs.remove(&e.key) {
-                    Some(previous) => previous.defined_in,
-                    None => {
-                        order.push(e.key.clone());
-                        Vec::new()
+            for mut e in parsed.entries {
+                let allowed = (e.line..=e.end_line).any(|l| allowed_lines.contains(&l));
+                // One lookup per entry: the map is the hot spot of a large file.
+                let def = match defs.entry(std::mem::take(&mut e.key)) {
+                    Entry::Occupied(slot) => slot.into_mut(),
+                    Entry::Vacant(slot) => {
+                        order.push(slot.key().clone());
+                        slot.insert(Def {
+                            templates: Vec::new(),
+                            source: source_index,
+                            line: e.line,
+                            column: e.column,
+                            end_line: e.end_line,
+                            defined_in: Vec::new(),
+                            allowed,
+                        })
                     }
                 };
-                if !defined_in.contains(&source.path) {
-                    defined_in.push(source.path.clone());
+                if !def.defined_in.contains(&source.path) {
+                    def.defined_in.push(source.path.clone());
                 }
-                defs.insert(
-                    e.key,
-                    Def {
-                        template: e.template,
-                        file: source.path.clone(),
-                        line: e.line,
-                        column: e.column,
-                        end_line: e.end_line,
-                        defined_in,
-                    },
-                );
+                for earlier in std::mem::take(&mut e.earlier) {
+                    def.templates.push((earlier.template, source_index));
+                }
+                def.templates.push((e.template, source_index));
+                def.source = source_index;
+                def.line = e.line;
+                def.column = e.column;
+                def.end_line = e.end_line;
+                def.allowed = allowed;
             }
         }
 
-        let definitions: HashMap<String, Definition<'_>> = defs
+        let definitions: HashMap<&str, Vec<Definition<'_>>> = defs
             .iter()
             .map(|(k, d)| {
-                (
-                    k.clone(),
-                    Definition {
-                        template: &d.template,
-                        file: self.root.join(&d.file),
-                    },
-                )
+                let stack = d
+                    .templates
+                    .iter()
+                    .filter_map(|(template, i)| {
+                        sources.get(*i).map(|s| Definition {
+                            template,
+                            file: s.full.as_path(),
+                        })
+                    })
+                    .collect();
+                (k.as_str(), stack)
             })
             .collect();
         let process = |name: &str| std::env::var(name).ok();
@@ -312,38 +487,145 @@ impl Project {
             !options.override_process,
             &spec.name,
         );
-        let mut variables = Vec::with_capacity(order.len());
-        for key in order {
-            let Some(def) = defs.get(&key) else { continue };
+        // Values first, while the expander borrows the definitions; then the definitions
+        // are taken apart into variables (moved, not copied).
+        let mut values = Vec::with_capacity(order.len());
+        for key in &order {
             let from_process = if options.override_process {
                 None
             } else {
-                std::env::var(&key).ok()
+                std::env::var(key).ok()
             };
-            let (value, from_process) = match from_process {
+            values.push(match from_process {
                 Some(v) => (v, true),
-                None => (expander.value(&key)?, false),
+                None => (expander.value(key)?, false),
+            });
+        }
+        drop(expander);
+        drop(definitions);
+        let mut variables = Vec::with_capacity(order.len());
+        for (key, (value, from_process)) in order.into_iter().zip(values) {
+            let Some(def) = defs.remove(&key) else {
+                continue;
             };
             variables.push(Variable {
                 key,
                 value: SecretValue::new(value),
-                file: def.file.clone(),
+                file: sources
+                    .get(def.source)
+                    .map_or_else(String::new, |s| s.path.clone()),
                 line: def.line,
                 column: def.column,
                 end_line: def.end_line,
-                defined_in: def.defined_in.clone(),
+                defined_in: def.defined_in,
                 from_process,
+                allowed: def.allowed,
             });
         }
+        let (protected, protected_reason) = if spec.protected {
+            (
+                true,
+                Some(format!("`{}` is a protected environment", spec.name)),
+            )
+        } else {
+            match self.loads_protected_file(spec, &sources) {
+                Some(reason) => (true, Some(reason)),
+                None => (false, None),
+            }
+        };
+        let index = variables
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.key.clone(), i))
+            .collect();
+        let primary_file = spec
+            .files
+            .iter()
+            .find(|f| f.path == spec.primary_file())
+            .map_or_else(|| spec.primary_file().to_owned(), |f| self.shown_path(f));
         Ok(Environment {
             name: spec.name.clone(),
-            protected: spec.protected,
+            protected,
+            protected_reason,
             required: spec.required.clone(),
             sources,
             variables,
             warnings,
-            primary_file: spec.primary_file().to_owned(),
+            primary_file,
+            optional: spec.optional.clone(),
+            only: spec.only.clone(),
+            index,
         })
+    }
+
+    /// Why `spec` is protected by a file it loads, if it is: `.env.dev -> .env.prod`, or a
+    /// custom environment listing `.env.prod`, loads what a protected environment loads.
+    fn loads_protected_file(&self, spec: &EnvSpec, sources: &[SourceFile]) -> Option<String> {
+        let protected = self.protected_files();
+        if protected.is_empty() {
+            return None;
+        }
+        for source in spec
+            .files
+            .iter()
+            .filter(|f| !f.is_shared_base())
+            .filter_map(|f| sources.iter().find(|s| s.path == self.shown_path(f)))
+        {
+            let Ok(canonical) = source.full.canonicalize() else {
+                continue;
+            };
+            if let Some((_, owner)) = protected
+                .iter()
+                .find(|(p, owner)| *p == canonical && *owner != spec.name)
+            {
+                return Some(format!(
+                    "`{}` loads `{}`, which protected environment `{owner}` loads",
+                    spec.name, source.path
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// The lines (1-based) holding a `# secrets-guard:allow` comment.
+fn allow_comment_lines(text: &str) -> HashSet<usize> {
+    const MARK: &str = "secrets-guard:allow";
+    if !text.contains(MARK) {
+        return HashSet::new();
+    }
+    text.replace("\r\n", "\n")
+        .split(['\n', '\r'])
+        .enumerate()
+        .filter(|(_, line)| line.find('#').is_some_and(|i| line[i..].contains(MARK)))
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
+/// Reads a file named on the command line: anywhere, but it must exist.
+fn read_file(path: &Path) -> Result<String, EnvError> {
+    let bytes = std::fs::read(path).map_err(|source| EnvError::Read {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    utf8(path, bytes)
+}
+
+fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String, EnvError> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..valid]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            Err(EnvError::NotUtf8 {
+                file: path.to_path_buf(),
+                line,
+            })
+        }
     }
 }
 
@@ -371,16 +653,5 @@ fn read_env_file(
         file: path.clone(),
         source,
     })?;
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) => {
-            let valid = e.utf8_error().valid_up_to();
-            let line = e.as_bytes()[..valid]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-                + 1;
-            Err(EnvError::NotUtf8 { file: path, line })
-        }
-    }
+    utf8(&path, bytes).map(Some)
 }

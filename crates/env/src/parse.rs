@@ -10,12 +10,17 @@
 //!   `\\ \' \" \$ \<space> \n` (plus `\t` and `\r` inside double quotes); quoted values may
 //!   span lines; adjacent pieces concatenate (`a"b c"'d'` is `ab cd`);
 //! - `$NAME`, `${NAME}` and `${NAME:-default}` outside single quotes are references;
-//! - a UTF-8 byte order mark is skipped and CRLF line ends read as LF.
+//! - a UTF-8 byte order mark is skipped; CRLF and a bare CR (old Mac files) end a line as LF
+//!   does.
+//!
+//! Parsing is linear in the file's size: duplicate keys are found through a map, never by
+//! searching the entries read so far.
 //!
 //! Unlike dotenvy, a key must be a valid identifier (no `.`), since a process environment
 //! variable with a `.` cannot be read by most shells.
 
-use crate::error::EnvError;
+use crate::error::{redact_token, shown_name, EnvError};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// A piece of a value before expansion.
@@ -29,6 +34,9 @@ pub(crate) enum Segment {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Reference {
     pub name: String,
+    /// `${NAME}` rather than `$NAME`: a bare `$` inside a password is common, a brace is
+    /// deliberate.
+    pub braced: bool,
     pub default: Option<Vec<Segment>>,
     pub line: usize,
     pub column: usize,
@@ -44,6 +52,9 @@ pub(crate) struct Entry {
     /// The last line the value reaches (multi-line quoted values).
     pub end_line: usize,
     pub template: Vec<Segment>,
+    /// Earlier definitions of the same key in the same file, oldest first: a `${KEY}` in a
+    /// later definition refers to the one before it.
+    pub earlier: Vec<Entry>,
 }
 
 /// A key defined twice in one file: the later definition wins.
@@ -66,7 +77,7 @@ pub(crate) fn parse(text: &str, file: &Path, expand: bool) -> Result<ParsedFile,
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let normalized;
     let text = if text.contains('\r') {
-        normalized = text.replace("\r\n", "\n");
+        normalized = normalize_line_ends(text);
         normalized.as_str()
     } else {
         text
@@ -78,20 +89,48 @@ pub(crate) fn parse(text: &str, file: &Path, expand: bool) -> Result<ParsedFile,
         column: 1,
         file,
         expand,
+        key: None,
     };
-    let mut out = ParsedFile::default();
-    while let Some(entry) = p.next_entry()? {
-        if let Some(i) = out.entries.iter().position(|e| e.key == entry.key) {
-            let first = out.entries.remove(i);
-            out.duplicates.push(Duplicate {
-                key: entry.key.clone(),
-                first_line: first.line,
-                second_line: entry.line,
-            });
+    // Slots in file order; a redefined key empties its earlier slot, so removing a
+    // duplicate costs nothing and the later definition keeps its position.
+    let mut slots: Vec<Option<Entry>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut duplicates = Vec::new();
+    while let Some(mut entry) = p.next_entry()? {
+        if let Some(i) = index.insert(entry.key.clone(), slots.len()) {
+            if let Some(mut first) = slots.get_mut(i).and_then(Option::take) {
+                duplicates.push(Duplicate {
+                    key: entry.key.clone(),
+                    first_line: first.line,
+                    second_line: entry.line,
+                });
+                entry.earlier = std::mem::take(&mut first.earlier);
+                entry.earlier.push(first);
+            }
         }
-        out.entries.push(entry);
+        slots.push(Some(entry));
     }
-    Ok(out)
+    Ok(ParsedFile {
+        entries: slots.into_iter().flatten().collect(),
+        duplicates,
+    })
+}
+
+/// CRLF and a bare CR both become LF.
+fn normalize_line_ends(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' {
+            if chars.peek() == Some(&'\n') {
+                chars.next();
+            }
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 struct Parser<'a> {
@@ -101,6 +140,8 @@ struct Parser<'a> {
     column: usize,
     file: &'a Path,
     expand: bool,
+    /// The key whose value is being read: errors inside a value name it.
+    key: Option<String>,
 }
 
 fn is_inline_space(c: char) -> bool {
@@ -129,11 +170,15 @@ impl Parser<'_> {
     }
 
     fn error_at(&self, line: usize, column: usize, message: impl Into<String>) -> EnvError {
+        let message = message.into();
         EnvError::Syntax {
             file: self.file.to_path_buf(),
             line,
             column,
-            message: message.into(),
+            message: match &self.key {
+                Some(key) => format!("in `{}`: {message}", shown_name(key)),
+                None => message,
+            },
         }
     }
 
@@ -171,6 +216,7 @@ impl Parser<'_> {
     }
 
     fn next_entry(&mut self) -> Result<Option<Entry>, EnvError> {
+        self.key = None;
         loop {
             self.skip_inline_space();
             match self.peek() {
@@ -196,14 +242,19 @@ impl Parser<'_> {
                 file: self.file.to_path_buf(),
                 line,
                 column,
-                key,
+                key: shown_name(&key),
             });
         }
         if self.peek() != Some('=') {
-            return Err(self.error_here(format!("expected `=` after `{key}`")));
+            // A line without `=` is often a pasted secret: show only its start.
+            return Err(self.error_here(format!(
+                "expected `=` after `{}` (a line of its own must be `KEY=value` or a `#` comment)",
+                redact_token(&key)
+            )));
         }
         self.bump();
         self.skip_inline_space();
+        self.key = Some(key.clone());
         let template = match self.peek() {
             None | Some('\n') => Vec::new(),
             // dotenvy: `KEY=` followed by a comment is empty.
@@ -219,6 +270,7 @@ impl Parser<'_> {
             column,
             end_line: self.line,
             template,
+            earlier: Vec::new(),
         }))
     }
 
@@ -339,6 +391,7 @@ impl Parser<'_> {
                 };
                 out.reference(Reference {
                     name,
+                    braced: true,
                     default,
                     line,
                     column,
@@ -349,6 +402,7 @@ impl Parser<'_> {
                 let name = self.name();
                 out.reference(Reference {
                     name,
+                    braced: false,
                     default: None,
                     line,
                     column,

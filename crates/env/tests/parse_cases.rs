@@ -131,11 +131,24 @@ fn error_table() {
         ("A=${}", "must be followed by a variable name", 1, 3),
         ("A=${B-x}", "unsupported expansion", 1, 3),
         ("\n\nA 1", "expected `=` after `A`", 3, 3),
+        // Repro: a key pasted onto its own line was printed in full.
+        (
+            "\nsk_live_sekretvalue0123456789abcd\n",
+            "expected `=` after `sk_l…`",
+            2,
+            34,
+        ),
     ];
     for (text, fragment, line, column) in cases {
         let err = error_of(text);
         let shown = err.to_string();
         assert!(shown.contains(fragment), "{text:?}: {shown}");
+        if text.contains("A=") {
+            assert!(
+                shown.contains("in `A`:"),
+                "{text:?}: names the key: {shown}"
+            );
+        }
         assert!(
             !shown.contains("sekret"),
             "{text:?} leaked the value: {shown}"
@@ -158,6 +171,8 @@ fn invalid_key_names_are_errors_with_position() {
         ("OK=1\n  MY-KEY=x", "MY-KEY", 2, 3),
         ("A.B=x", "A.B", 1, 1),
         ("export 9=x", "9", 1, 8),
+        // Repro: a token used as a key name was printed in the error.
+        ("ghp-Ab3De6Gh9Jk2Mn5Pq8St=x", "ghp-…", 1, 1),
     ] {
         match error_of(text) {
             EnvError::InvalidKey {
@@ -187,7 +202,49 @@ fn undefined_references_and_cycles_name_the_reference() {
     assert!(matches!(err, EnvError::Cycle { .. }), "{shown}");
     assert!(shown.contains("A -> B -> C -> A"), "{shown}");
     assert!(shown.contains(".env.dev:3:3"), "{shown}");
-    assert!(matches!(error_of("A=${A}"), EnvError::Cycle { .. }));
+    // `${A}` in A's own (first) definition is the process's A, here undefined.
+    assert!(matches!(
+        error_of("SG_ENV_TEST_SELF_UNSET=${SG_ENV_TEST_SELF_UNSET}"),
+        EnvError::UndefinedReference { .. }
+    ));
+    assert!(matches!(
+        error_of("A=1\nA=${B}\nB=${A}"),
+        EnvError::Cycle { .. }
+    ));
+}
+
+#[test]
+fn a_self_reference_means_the_earlier_definition() {
+    // Repro: `PATH=${PATH}:/opt/bin` was an "expansion cycle".
+    let path = std::env::var("PATH").expect("PATH is set");
+    assert_eq!(
+        value_of("PATH=${PATH}:/opt/bin\n", "PATH", true),
+        format!("{path}:/opt/bin")
+    );
+    // An earlier line of the same file, then an earlier file.
+    assert_eq!(value_of("A=x\nA=${A}:y\nA=$A:z\n", "A", true), "x:y:z");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join(".env"), "FLAGS=base\n").expect("write");
+    std::fs::write(
+        dir.path().join(".env.dev"),
+        "FLAGS=\"${FLAGS} dev\"\nOTHER=${FLAGS}\n",
+    )
+    .expect("write");
+    let env = Project::open(dir.path())
+        .and_then(|p| p.load("dev", &LoadOptions::files_only()))
+        .expect("loads");
+    assert_eq!(env.get("FLAGS").map(|v| v.expose()), Some("base dev"));
+    assert_eq!(env.get("OTHER").map(|v| v.expose()), Some("base dev"));
+}
+
+#[test]
+fn a_bare_cr_ends_a_line() {
+    // Repro: bare-CR line endings were read as one value.
+    let vars = load_with("A=1\rB=2\rC=\"x\"\r", true).expect("loads");
+    let keys: Vec<&str> = vars.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["A", "B", "C"]);
+    assert_eq!(vars[0].1, "1");
+    assert_eq!(vars[2].1, "x");
 }
 
 #[test]
