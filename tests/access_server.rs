@@ -820,3 +820,50 @@ fn transfer_codes_count_towards_the_backoff() {
     let me = team.json("owner", &["whoami", "--format", "json"]);
     assert_eq!(me["role"], "owner");
 }
+
+#[test]
+fn env_checks_ask_the_server_about_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = sqlite(dir.path());
+    let (_server, team, _) = started_team(dir.path(), &backend);
+    let key = team.ok(
+        "owner",
+        &["key", "create", "--subaccount", "dev", "--name", "app"],
+    );
+    let key = key.trim();
+    let out = team.run("owner", &["key", "list", "--format", "json"]);
+    let id = serde_json::from_slice::<Value>(&out.stdout).expect("keys")[0]["id"].to_string();
+    team.ok("owner", &["key", "revoke", &id]);
+    let project = dir.path().join("app");
+    std::fs::create_dir_all(&project).expect("project");
+    std::fs::write(project.join(".env.dev"), format!("API_KEY={key}\n")).expect("env file");
+    let env = |who: &str, server: &str| {
+        Command::new(bin())
+            .current_dir(&project)
+            .args([
+                "env",
+                "check",
+                "--env",
+                "dev",
+                "--format",
+                "json",
+                "--access-server",
+                server,
+            ])
+            .env(
+                "SECRETS_GUARD_SESSION",
+                dir.path().join(format!("session-{who}")),
+            )
+            .env_remove("SECRETS_GUARD_DB")
+            .output()
+            .expect("env check")
+    };
+    let out = env("owner", &team.url);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stdout(&out).contains("revoked"), "{}", stdout(&out));
+    // Nobody answering is an error, never a pass.
+    let out = env("owner", "http://127.0.0.1:9");
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let out = env("nobody", &team.url);
+    assert_ne!(code(&out), 0, "{}", stderr(&out));
+}

@@ -80,9 +80,8 @@ pub enum EnvCommand {
         env: Option<String>,
         #[arg(long, value_enum, default_value = "human")]
         format: ReportFormat,
-        /// Flag secrets-guard keys this access store knows as revoked or expired.
-        #[arg(long, env = "SECRETS_GUARD_DB")]
-        access_db: Option<PathBuf>,
+        #[command(flatten)]
+        access: AccessSource,
     },
     /// Run a command with an environment's variables: secrets-guard env run --env dev -- CMD [ARGS...]. Exit codes: the child's, 126 not executable, 127 not found, 3 refused, 2 input error.
     #[command(after_help = SCHEMA_HELP)]
@@ -100,9 +99,8 @@ pub enum EnvCommand {
         /// Run even though the environment is protected (in CI, pass it or set SECRETS_GUARD_ALLOW_PROTECTED=1 in the CI file; CI=true alone does not).
         #[arg(long)]
         allow_protected: bool,
-        /// Refuse secrets-guard keys this access store knows as revoked or expired.
-        #[arg(long, env = "SECRETS_GUARD_DB")]
-        access_db: Option<PathBuf>,
+        #[command(flatten)]
+        access: AccessSource,
         /// The command and its arguments, after `--`.
         #[arg(required = true, trailing_var_arg = true)]
         command: Vec<OsString>,
@@ -150,15 +148,15 @@ pub fn run(c: EnvCommand) -> anyhow::Result<ExitCode> {
             common,
             env,
             format,
-            access_db,
-        } => check(&common, env.as_deref(), format, access_db.as_deref()),
+            access,
+        } => check(&common, env.as_deref(), format, &access),
         EnvCommand::Run {
             common,
             selection,
             clean,
             override_process,
             allow_protected,
-            access_db,
+            access,
             command,
         } => run_command(
             &common,
@@ -168,7 +166,7 @@ pub fn run(c: EnvCommand) -> anyhow::Result<ExitCode> {
                 override_process,
                 allow_protected,
             },
-            access_db.as_deref(),
+            &access,
             &command,
         ),
         EnvCommand::Export {
@@ -278,12 +276,24 @@ fn print_warnings(env: &Environment) {
     }
 }
 
-/// The access store as the env checks see it.
-struct AccessStore(sg_access::Store);
+/// Where the env checks learn whether a secrets-guard key is revoked or expired.
+#[derive(Debug, clap::Args)]
+pub struct AccessSource {
+    /// Flag (check) or refuse (run) secrets-guard keys this access store knows as revoked or expired.
+    #[arg(long, env = "SECRETS_GUARD_DB")]
+    access_db: Option<PathBuf>,
+    /// The same, asking this access server (only keys' hashes are sent), as the current
+    /// access session's user.
+    #[arg(long, value_name = "URL", conflicts_with = "access_db")]
+    access_server: Option<String>,
+}
+
+/// The access store or server as the env checks see it.
+struct AccessStore(super::leaks::Access);
 
 impl KeyStatusLookup for AccessStore {
     fn status(&self, key: &str) -> Option<KeyStatus> {
-        let found = sg_access::lookup_key(&self.0, key).ok()?;
+        let found = self.0.status(key).ok()?;
         Some(match found.status {
             sg_access::KeyStatus::Live => KeyStatus::Live,
             sg_access::KeyStatus::Revoked => KeyStatus::Revoked,
@@ -293,18 +303,25 @@ impl KeyStatusLookup for AccessStore {
     }
 }
 
-fn open_access(path: Option<&Path>) -> anyhow::Result<Option<AccessStore>> {
-    let Some(path) = path else { return Ok(None) };
-    // Opening creates a missing database; a typo in the path must not look like an
-    // empty store that knows no revoked keys.
-    anyhow::ensure!(
-        path.is_file(),
-        "{}: no access store there (--access-db / SECRETS_GUARD_DB)",
-        path.display()
-    );
-    let store = sg_access::Store::open(path)
-        .with_context(|| format!("{}: cannot open the access store", path.display()))?;
-    Ok(Some(AccessStore(store)))
+fn open_access(source: &AccessSource) -> anyhow::Result<Option<AccessStore>> {
+    if let Some(path) = source
+        .access_db
+        .as_deref()
+        .filter(|_| source.access_server.is_none())
+    {
+        // A typo in the path must not look like an empty store that knows no revoked keys.
+        anyhow::ensure!(
+            path.is_file(),
+            "{}: no access store there (--access-db / SECRETS_GUARD_DB)",
+            path.display()
+        );
+    }
+    let access =
+        super::leaks::open_access(source.access_db.as_deref(), source.access_server.as_deref())?;
+    if let Some(access) = &access {
+        access.ensure_reachable()?;
+    }
+    Ok(access.map(AccessStore))
 }
 
 fn scanner(project: &Project) -> anyhow::Result<sg_engine::Scanner> {
@@ -315,7 +332,7 @@ fn check(
     common: &CommonArgs,
     only: Option<&str>,
     format: ReportFormat,
-    access_db: Option<&Path>,
+    access_src: &AccessSource,
 ) -> anyhow::Result<ExitCode> {
     let options = files_only(common);
     // At a repository root holding projects below it: a monorepo check.
@@ -326,7 +343,7 @@ fn check(
             let projects = sg_env::find_projects(&start)?;
             let root_only = projects.len() == 1 && projects[0] == start;
             if !projects.is_empty() && !root_only {
-                return check_repository(&start, common, &options, format, access_db);
+                return check_repository(&start, common, &options, format, access_src);
             }
         }
     }
@@ -363,7 +380,7 @@ fn check(
         }
     }
     let scanner = scanner(&project)?;
-    let access = open_access(access_db)?;
+    let access = open_access(access_src)?;
     let lookup = access.as_ref().map(|a| a as &dyn KeyStatusLookup);
     let findings = sg_env::check(&project, &envs, &scanner, only, lookup)?;
     let checked: Vec<&str> = match only {
@@ -378,10 +395,10 @@ fn check_repository(
     common: &CommonArgs,
     options: &LoadOptions,
     format: ReportFormat,
-    access_db: Option<&Path>,
+    access_src: &AccessSource,
 ) -> anyhow::Result<ExitCode> {
     let default_scanner = sg_engine::Scanner::new(sg_rules::RuleSet::default_rules()?);
-    let access = open_access(access_db)?;
+    let access = open_access(access_src)?;
     let lookup = access.as_ref().map(|a| a as &dyn KeyStatusLookup);
     let (projects, findings) =
         sg_env::check_repository(root, convention(common)?, options, &default_scanner, lookup)?;
@@ -438,7 +455,7 @@ fn run_command(
     common: &CommonArgs,
     selection: &Selection,
     flags: RunFlags,
-    access_db: Option<&Path>,
+    access_src: &AccessSource,
     command: &[OsString],
 ) -> anyhow::Result<ExitCode> {
     let project = open_project(common, selection.env.is_none())?;
@@ -449,7 +466,7 @@ fn run_command(
     let env = load_selected(&project, selection, &options)?;
     print_warnings(&env);
     let scanner = scanner(&project)?;
-    let access = open_access(access_db)?;
+    let access = open_access(access_src)?;
     let lookup = access.as_ref().map(|a| a as &dyn KeyStatusLookup);
     let refusals = sg_env::guard(&env, &scanner, lookup);
     if !refusals.is_empty() {

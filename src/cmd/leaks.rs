@@ -46,6 +46,18 @@ pub fn open_access(db: Option<&Path>, server: Option<&str>) -> anyhow::Result<Op
 }
 
 impl Access {
+    /// Fails now, with the reason, when a server cannot answer for this session (down,
+    /// not logged in, session expired): a check must never pass because nobody answered.
+    pub fn ensure_reachable(&self) -> anyhow::Result<()> {
+        if let Transport::Http(client) = &self.transport {
+            let _: sg_access::UserInfo =
+                self.transport
+                    .call(self.token.as_deref(), Call::Whoami)
+                    .with_context(|| format!("asking the access server {}", client.url()))?;
+        }
+        Ok(())
+    }
+
     /// What the store knows about `secret` (a well-formed secrets-guard key).
     pub fn status(&self, secret: &str) -> sg_access::Result<KeyLookup> {
         self.transport.key_status(self.token.as_deref(), secret)
