@@ -17,6 +17,7 @@ mod history;
 mod hooks;
 mod index;
 mod lines;
+mod packs;
 mod range;
 mod repo;
 mod staged;
@@ -51,6 +52,23 @@ pub struct GitScanOptions<'a> {
     pub all_lines: bool,
     /// Called from worker threads as a history scan advances.
     pub progress: Option<&'a (dyn Fn(Progress) + Sync)>,
+    /// `--git`: scan what is present when blobs are missing (a partial clone), listing
+    /// the missing ones in [`GitStats::missing`] instead of failing.
+    pub allow_missing_objects: bool,
+    /// `--git`: how blobs are read.
+    pub reader: HistoryReader,
+}
+
+/// How a history scan reads the blobs it scans.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HistoryReader {
+    /// Every pack decoded once with its deltas resolved in parallel; what no pack holds
+    /// (loose objects, alternates) read through libgit2.
+    #[default]
+    Packs,
+    /// Each blob looked up on its own through libgit2's object database (the reader before
+    /// the pack reader, kept to compare against).
+    Odb,
 }
 
 impl Default for GitScanOptions<'_> {
@@ -60,6 +78,8 @@ impl Default for GitScanOptions<'_> {
             threads: None,
             all_lines: false,
             progress: None,
+            allow_missing_objects: false,
+            reader: HistoryReader::default(),
         }
     }
 }
@@ -80,6 +100,19 @@ pub struct GitStats {
     /// A history scan of a shallow clone: commits before the clone's depth were not there
     /// to scan, and each cut-off commit counts as introducing everything it holds.
     pub shallow: bool,
+    /// Blobs the history holds but the repository does not (a partial clone), skipped
+    /// under `allow_missing_objects`; in the order the history introduces them.
+    pub missing: Vec<MissingBlob>,
+}
+
+/// A blob a history scan could not read because the repository does not hold it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MissingBlob {
+    pub id: String,
+    /// The first path that holds it.
+    pub path: String,
+    /// The commit that first put it there.
+    pub commit: String,
 }
 
 impl GitStats {
