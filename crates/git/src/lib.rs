@@ -2,11 +2,12 @@
 //! the lines a commit range adds (`--range`, for pull requests), and whole histories
 //! (`--git`), plus installing the pre-commit hook.
 //!
-//! Repositories are read with `git2` only, never a `git` subprocess. History scans scan each
-//! distinct blob once, in parallel (each worker opens its own `Repository`, which is not
-//! `Sync`), and attribute every finding to the earliest commit that introduced it at that
-//! path. Errors fail closed: a scan that cannot read what it was asked to scan is an error,
-//! never an empty result.
+//! Repositories are read in-process, never through a `git` subprocess: `git2` for refs, the
+//! index, revwalks and trees; history scans read blobs by decoding each pack once with
+//! `gix-pack` (deltas resolved in parallel), and anything no pack holds through `git2`.
+//! They scan each distinct blob once, in parallel, and attribute every finding to the
+//! earliest commit that introduced it at that path. Errors fail closed: a scan that cannot
+//! read what it was asked to scan is an error, never an empty result.
 
 mod blob;
 mod changes;
