@@ -21,6 +21,12 @@ pub enum OutputFormat {
     Sarif,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GitReaderArg {
+    Packs,
+    Odb,
+}
+
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Files or directories to scan (working-tree mode), or the repository (git modes).
@@ -68,6 +74,20 @@ pub struct ScanArgs {
     /// With --git: the same as --range REF..HEAD.
     #[arg(long, requires = "git")]
     pub since: Option<String>,
+    /// With --git: when the repository lacks blobs (a partial clone), scan what is present
+    /// and list the missing blobs as skipped instead of failing.
+    #[arg(long, requires = "git")]
+    pub allow_missing_objects: bool,
+    /// With --git: how history blobs are read: `packs` decodes each pack once with its
+    /// deltas resolved in parallel; `odb` looks each blob up through libgit2 (the former reader).
+    #[arg(
+        long,
+        value_enum,
+        requires = "git",
+        default_value = "packs",
+        hide = true
+    )]
+    pub git_reader: GitReaderArg,
     /// Look up every secrets-guard key found in this access store.
     #[arg(long, env = "SECRETS_GUARD_DB")]
     pub access_db: Option<PathBuf>,

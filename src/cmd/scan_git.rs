@@ -5,7 +5,7 @@
 use super::scan::{self, ScanArgs};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sg_git::{GitScanOptions, Progress};
+use sg_git::{GitScanOptions, HistoryReader, Progress};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +30,11 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             .bar
             .as_ref()
             .map(|_| &on_progress as &(dyn Fn(Progress) + Sync)),
+        allow_missing_objects: args.allow_missing_objects,
+        reader: match args.git_reader {
+            scan::GitReaderArg::Packs => HistoryReader::Packs,
+            scan::GitReaderArg::Odb => HistoryReader::Odb,
+        },
     };
 
     let range = match (&args.range, &args.since) {
@@ -77,6 +82,19 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         eprintln!(
             "note: this is a shallow clone: history before its depth was not scanned \
              (`git fetch --unshallow` to scan all of it)"
+        );
+    }
+    if !stats.missing.is_empty() {
+        // Never silent: every blob not scanned is named, with where the history put it.
+        for blob in &stats.missing {
+            eprintln!(
+                "skipped (missing from the repository): blob {} at {} (commit {})",
+                blob.id, blob.path, blob.commit
+            );
+        }
+        eprintln!(
+            "note: {} blob(s) missing from the repository were not scanned (--allow-missing-objects)",
+            stats.missing.len()
         );
     }
     let skipped = format!(

@@ -15,6 +15,23 @@ pub enum GitError {
         path: Option<String>,
         reason: GitMessage,
     },
+    #[error(
+        "git object {id} (blob at {path}, first in commit {commit}) is not in the repository{}: \
+         a partial clone (`--filter`) or a promisor pack leaves objects out, and a scan never \
+         passes what it did not read. Fetch them (`git config --unset remote.origin.partialclonefilter` \
+         then `git fetch --refetch`, or clone without --filter) and scan again, or rerun with \
+         --allow-missing-objects to scan what is present and list the missing blobs as skipped",
+        more_suffix(*.more)
+    )]
+    MissingObject {
+        id: String,
+        path: String,
+        commit: String,
+        /// How many more distinct blobs are missing.
+        more: usize,
+    },
+    #[error("{path}: {reason}")]
+    Pack { path: PathBuf, reason: String },
     #[error("cannot resolve the revision `{spec}`: {reason}")]
     Revision { spec: String, reason: GitMessage },
     #[error("`{spec}` is not a commit range: expected BASE..HEAD (or BASE.. for BASE..HEAD)")]
@@ -49,6 +66,13 @@ fn path_suffix(path: &Option<String>) -> String {
     match path {
         Some(p) => format!(" (at {p})"),
         None => String::new(),
+    }
+}
+
+fn more_suffix(more: usize) -> String {
+    match more {
+        0 => String::new(),
+        n => format!(" (nor are {n} more blob(s))"),
     }
 }
 

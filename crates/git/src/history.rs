@@ -1,18 +1,20 @@
 //! `--git`: every blob the history of all refs (or one ref) introduces, each distinct blob
 //! scanned once in parallel, each finding attributed to the commit that first introduced it.
 
-use crate::blob::{display_path, read_blob, BlobRead};
-use crate::changes::{tree_changes, Kind};
+use crate::blob::{display_path, is_binary, read_blob, BlobRead};
+use crate::changes::{tree_changes, Change, Kind};
 use crate::collect::Collected;
 use crate::commit::commit_info;
 use crate::error::GitError;
-use crate::{repo, GitScan, GitScanOptions, GitStats, Progress};
+use crate::packs::{self, RawId};
+use crate::{repo, GitScan, GitScanOptions, GitStats, HistoryReader, MissingBlob, Progress};
 use git2::{Oid, Repository, Sort};
 use rayon::prelude::*;
 use sg_engine::{Finding, ScanInput, Scanner};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 /// A distinct blob and every path that holds it, each with the order of the first commit
 /// that put it there. The first path is the earliest.
@@ -29,6 +31,8 @@ enum Outcome {
     },
     Binary,
     Large,
+    /// Not in the repository (a partial clone).
+    Missing,
 }
 
 /// Scans the history reachable from every ref (or from `branch` only) of the repository
@@ -49,13 +53,27 @@ pub fn scan_history(
     };
     let blobs = blob_uses(&repo, &commits, &shallow, &mut stats, opts)?;
 
-    let outcomes = scan_blobs(repo.path(), scanner, &commits, &blobs, opts)?;
+    let outcomes = match opts.reader {
+        HistoryReader::Packs => scan_packed_then_rest(&repo, scanner, &commits, &blobs, opts)?,
+        HistoryReader::Odb => scan_blobs(repo.path(), scanner, &commits, &blobs, None, opts)?,
+    };
 
     let mut collected = Collected::default();
-    for outcome in outcomes {
+    for (usage, outcome) in blobs.iter().zip(outcomes) {
         match outcome {
             Outcome::Binary => stats.skipped_binary += 1,
             Outcome::Large => stats.skipped_large += 1,
+            Outcome::Missing => {
+                let (path, order) = usage.paths.first().cloned().unwrap_or_default();
+                stats.missing.push(MissingBlob {
+                    id: usage.id.to_string(),
+                    path,
+                    commit: commits
+                        .get(order as usize)
+                        .map(Oid::to_string)
+                        .unwrap_or_default(),
+                });
+            }
             Outcome::Scanned { bytes, findings } => {
                 stats.blobs_scanned += 1;
                 stats.bytes_scanned += bytes;
@@ -63,6 +81,17 @@ pub fn scan_history(
                     collected.add(order, finding);
                 }
             }
+        }
+    }
+
+    if !opts.allow_missing_objects {
+        if let Some(first) = stats.missing.first() {
+            return Err(GitError::MissingObject {
+                id: first.id.clone(),
+                path: first.path.clone(),
+                commit: first.commit.clone(),
+                more: stats.missing.len() - 1,
+            });
         }
     }
 
@@ -119,7 +148,9 @@ fn commits_parents_first(repo: &Repository, branch: Option<&str>) -> Result<Vec<
         .map_err(GitError::git("cannot walk the history"))
 }
 
-/// Every distinct blob the commits introduce, with the paths it appears at.
+/// Every distinct blob the commits introduce, with the paths it appears at. Each commit's
+/// changes are listed in parallel (they are independent), then merged in commit order, so
+/// the earliest commit still wins.
 fn blob_uses(
     repo: &Repository,
     commits: &[Oid],
@@ -127,31 +158,44 @@ fn blob_uses(
     stats: &mut GitStats,
     opts: &GitScanOptions<'_>,
 ) -> Result<Vec<BlobUse>, GitError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| GitError::Threads(e.to_string()))?;
+    let git_dir = repo.path();
+    let done = AtomicU64::new(0);
+    let total = commits.len() as u64;
+    let per_commit: Vec<Result<Vec<Change>, GitError>> = pool.install(|| {
+        commits
+            .par_iter()
+            // Neighbouring commits share most of their trees: keep them on one worker,
+            // whose repository caches the trees it has read.
+            .with_min_len(64)
+            .map_init(
+                || repo::reopen(git_dir),
+                |worker, &id| {
+                    let changes = match worker {
+                        Ok(repo) => commit_changes(repo, id, shallow),
+                        // GitError is not Clone: open again for the error itself.
+                        Err(_) => Err(repo::reopen(git_dir).err().unwrap_or(GitError::Threads(
+                            "a worker could not open the repository".into(),
+                        ))),
+                    };
+                    if let Some(report) = opts.progress {
+                        let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        report(Progress::Commits { done, total });
+                    }
+                    changes
+                },
+            )
+            .collect()
+    });
+
     let mut blobs: Vec<BlobUse> = Vec::new();
     let mut slot_of: HashMap<Oid, usize> = HashMap::new();
     let mut seen_pairs: HashSet<(usize, String)> = HashSet::new();
-    let total = commits.len() as u64;
-    for (order, &id) in commits.iter().enumerate() {
-        let commit = repo.find_commit(id).map_err(GitError::object(id, None))?;
-        let tree = commit
-            .tree()
-            .map_err(GitError::object(commit.tree_id(), None))?;
-        // A merge is diffed against its first parent only: whatever it brings from the
-        // other parents was already seen in their own commits, which come earlier.
-        let parent_tree = if commit.parent_count() == 0 || shallow.contains(&id) {
-            None
-        } else {
-            let parent_id = commit.parent_id(0).map_err(GitError::object(id, None))?;
-            let parent = repo
-                .find_commit(parent_id)
-                .map_err(GitError::object(parent_id, None))?;
-            Some(
-                parent
-                    .tree()
-                    .map_err(GitError::object(parent.tree_id(), None))?,
-            )
-        };
-        for change in tree_changes(repo, parent_tree.as_ref(), &tree)? {
+    for (order, changes) in per_commit.into_iter().enumerate() {
+        for change in changes? {
             let path = display_path(&change.path);
             if change.kind == Kind::Submodule {
                 stats.note_submodule(path);
@@ -168,23 +212,102 @@ fn blob_uses(
                 blobs[slot].paths.push((path, order as u32));
             }
         }
-        if let Some(report) = opts.progress {
-            report(Progress::Commits {
-                done: order as u64 + 1,
-                total,
-            });
-        }
     }
     Ok(blobs)
 }
 
-/// Reads and scans each blob once, in parallel. Each worker holds one blob at a time, so
-/// memory follows the largest blob rather than the history.
+/// What commit `id` changes relative to its first parent (everything, for a root commit
+/// or a shallow clone's cut-off commit).
+fn commit_changes(
+    repo: &Repository,
+    id: Oid,
+    shallow: &HashSet<Oid>,
+) -> Result<Vec<Change>, GitError> {
+    let commit = repo.find_commit(id).map_err(GitError::object(id, None))?;
+    let tree = commit
+        .tree()
+        .map_err(GitError::object(commit.tree_id(), None))?;
+    // A merge is diffed against its first parent only: whatever it brings from the
+    // other parents was already seen in their own commits, which come earlier.
+    let parent_tree = if commit.parent_count() == 0 || shallow.contains(&id) {
+        None
+    } else {
+        let parent_id = commit.parent_id(0).map_err(GitError::object(id, None))?;
+        let parent = repo
+            .find_commit(parent_id)
+            .map_err(GitError::object(parent_id, None))?;
+        Some(
+            parent
+                .tree()
+                .map_err(GitError::object(parent.tree_id(), None))?,
+        )
+    };
+    tree_changes(repo, parent_tree.as_ref(), &tree)
+}
+
+/// The pack reader: every pack decoded once, in parallel, each wanted blob scanned as it
+/// is decoded; then whatever no pack held (loose objects, alternates, blobs a partial
+/// clone left out) through libgit2, one blob at a time.
+fn scan_packed_then_rest(
+    repo: &Repository,
+    scanner: &Scanner,
+    commits: &[Oid],
+    blobs: &[BlobUse],
+    opts: &GitScanOptions<'_>,
+) -> Result<Vec<Outcome>, GitError> {
+    let mut wanted: HashMap<RawId, usize> = HashMap::with_capacity(blobs.len());
+    for (slot, usage) in blobs.iter().enumerate() {
+        if let Ok(id) = RawId::try_from(usage.id.as_bytes()) {
+            wanted.insert(id, slot);
+        }
+    }
+    let found: Vec<OnceLock<Outcome>> = (0..blobs.len()).map(|_| OnceLock::new()).collect();
+    let done = AtomicU64::new(0);
+    let total = blobs.len() as u64;
+    let packs = packs::pack_files(&repo.commondir().join("objects"))?;
+    packs::visit_packed_blobs(&packs, &wanted, blobs.len(), opts.threads, |slot, bytes| {
+        let (Some(usage), Some(cell)) = (blobs.get(slot), found.get(slot)) else {
+            return;
+        };
+        let outcome = if bytes.len() as u64 > opts.max_file_size {
+            Outcome::Large
+        } else if is_binary(bytes) {
+            Outcome::Binary
+        } else {
+            scan_bytes(scanner, commits, usage, bytes)
+        };
+        // Each slot is visited at most once, so the cell is always empty here.
+        let _ = cell.set(outcome);
+        if let Some(report) = opts.progress {
+            let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+            report(Progress::Blobs { done, total });
+        }
+    })?;
+    let mut outcomes: Vec<Option<Outcome>> = found.into_iter().map(OnceLock::into_inner).collect();
+    let rest: Vec<usize> = (0..blobs.len())
+        .filter(|&slot| outcomes[slot].is_none())
+        .collect();
+    if !rest.is_empty() {
+        let read = scan_blobs(repo.path(), scanner, commits, blobs, Some(&rest), opts)?;
+        for (slot, outcome) in rest.into_iter().zip(read) {
+            outcomes[slot] = Some(outcome);
+        }
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::Missing))
+        .collect())
+}
+
+/// Reads and scans each blob once (or each of the blobs at the slots `only`), in
+/// parallel, each through libgit2's object database. Each worker holds one blob at a
+/// time, so memory follows the largest blob rather than the history.
 fn scan_blobs(
     git_dir: &Path,
     scanner: &Scanner,
     commits: &[Oid],
     blobs: &[BlobUse],
+    only: Option<&[usize]>,
     opts: &GitScanOptions<'_>,
 ) -> Result<Vec<Outcome>, GitError> {
     let pool = rayon::ThreadPoolBuilder::new()
@@ -192,14 +315,18 @@ fn scan_blobs(
         .build()
         .map_err(|e| GitError::Threads(e.to_string()))?;
     let done = AtomicU64::new(0);
-    let total = blobs.len() as u64;
+    let selected: Vec<&BlobUse> = match only {
+        Some(slots) => slots.iter().filter_map(|&slot| blobs.get(slot)).collect(),
+        None => blobs.iter().collect(),
+    };
+    let total = selected.len() as u64;
     let max_size = opts.max_file_size;
     pool.install(|| {
-        blobs
+        selected
             .par_iter()
             .map_init(
                 || repo::reopen(git_dir),
-                |worker, usage| {
+                |worker, &usage| {
                     let repo = match worker {
                         Ok(repo) => repo,
                         Err(_) => {
@@ -227,7 +354,7 @@ fn scan_one(
     usage: &BlobUse,
     max_size: u64,
 ) -> Result<Outcome, GitError> {
-    let Some((path, order)) = usage.paths.first() else {
+    let Some((path, _)) = usage.paths.first() else {
         return Ok(Outcome::Scanned {
             bytes: 0,
             findings: Vec::new(),
@@ -236,12 +363,27 @@ fn scan_one(
     let odb = repo
         .odb()
         .map_err(GitError::git("cannot open the object database"))?;
-    let object = match read_blob(&odb, usage.id, path, max_size)? {
-        BlobRead::Text(object) => object,
-        BlobRead::Binary => return Ok(Outcome::Binary),
-        BlobRead::Large => return Ok(Outcome::Large),
+    let object = match read_blob(&odb, usage.id, path, max_size) {
+        Ok(BlobRead::Text(object)) => object,
+        Ok(BlobRead::Binary) => return Ok(Outcome::Binary),
+        Ok(BlobRead::Large) => return Ok(Outcome::Large),
+        Err(GitError::Object { reason, .. }) if reason.code == git2::ErrorCode::NotFound => {
+            return Ok(Outcome::Missing)
+        }
+        Err(e) => return Err(e),
     };
-    let bytes = object.data();
+    Ok(scan_bytes(scanner, commits, usage, object.data()))
+}
+
+/// Scans a text blob's bytes at its first path, and relocates what was found to every
+/// other path holding it.
+fn scan_bytes(scanner: &Scanner, commits: &[Oid], usage: &BlobUse, bytes: &[u8]) -> Outcome {
+    let Some((path, order)) = usage.paths.first() else {
+        return Outcome::Scanned {
+            bytes: 0,
+            findings: Vec::new(),
+        };
+    };
     let commit = commits.get(*order as usize).map(Oid::to_string);
     let found = scanner.scan(ScanInput {
         path,
@@ -264,8 +406,8 @@ fn scan_one(
         );
         findings.extend(moved.into_iter().map(|f| (*other_order, f)));
     }
-    Ok(Outcome::Scanned {
+    Outcome::Scanned {
         bytes: bytes.len() as u64,
         findings,
-    })
+    }
 }

@@ -2,11 +2,12 @@
 //! the lines a commit range adds (`--range`, for pull requests), and whole histories
 //! (`--git`), plus installing the pre-commit hook.
 //!
-//! Repositories are read with `git2` only, never a `git` subprocess. History scans scan each
-//! distinct blob once, in parallel (each worker opens its own `Repository`, which is not
-//! `Sync`), and attribute every finding to the earliest commit that introduced it at that
-//! path. Errors fail closed: a scan that cannot read what it was asked to scan is an error,
-//! never an empty result.
+//! Repositories are read in-process, never through a `git` subprocess: `git2` for refs, the
+//! index, revwalks and trees; history scans read blobs by decoding each pack once with
+//! `gix-pack` (deltas resolved in parallel), and anything no pack holds through `git2`.
+//! They scan each distinct blob once, in parallel, and attribute every finding to the
+//! earliest commit that introduced it at that path. Errors fail closed: a scan that cannot
+//! read what it was asked to scan is an error, never an empty result.
 
 mod blob;
 mod changes;
@@ -17,6 +18,7 @@ mod history;
 mod hooks;
 mod index;
 mod lines;
+mod packs;
 mod range;
 mod repo;
 mod staged;
@@ -51,6 +53,23 @@ pub struct GitScanOptions<'a> {
     pub all_lines: bool,
     /// Called from worker threads as a history scan advances.
     pub progress: Option<&'a (dyn Fn(Progress) + Sync)>,
+    /// `--git`: scan what is present when blobs are missing (a partial clone), listing
+    /// the missing ones in [`GitStats::missing`] instead of failing.
+    pub allow_missing_objects: bool,
+    /// `--git`: how blobs are read.
+    pub reader: HistoryReader,
+}
+
+/// How a history scan reads the blobs it scans.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HistoryReader {
+    /// Every pack decoded once with its deltas resolved in parallel; what no pack holds
+    /// (loose objects, alternates) read through libgit2.
+    #[default]
+    Packs,
+    /// Each blob looked up on its own through libgit2's object database (the reader before
+    /// the pack reader, kept to compare against).
+    Odb,
 }
 
 impl Default for GitScanOptions<'_> {
@@ -60,6 +79,8 @@ impl Default for GitScanOptions<'_> {
             threads: None,
             all_lines: false,
             progress: None,
+            allow_missing_objects: false,
+            reader: HistoryReader::default(),
         }
     }
 }
@@ -80,6 +101,19 @@ pub struct GitStats {
     /// A history scan of a shallow clone: commits before the clone's depth were not there
     /// to scan, and each cut-off commit counts as introducing everything it holds.
     pub shallow: bool,
+    /// Blobs the history holds but the repository does not (a partial clone), skipped
+    /// under `allow_missing_objects`; in the order the history introduces them.
+    pub missing: Vec<MissingBlob>,
+}
+
+/// A blob a history scan could not read because the repository does not hold it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MissingBlob {
+    pub id: String,
+    /// The first path that holds it.
+    pub path: String,
+    /// The commit that first put it there.
+    pub commit: String,
 }
 
 impl GitStats {

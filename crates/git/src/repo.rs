@@ -13,10 +13,25 @@ pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
     // cat-file --batch`, the floor history scans are measured against, does not re-hash
     // either. (A process-wide libgit2 setting: every scan wants the same.)
     git2::opts::strict_hash_verification(false);
+    allow_partial_clones();
     Repository::discover(path).map_err(|source| GitError::Open {
         path: path.to_path_buf(),
         reason: source.into(),
     })
+}
+
+/// Lets libgit2 open partial clones (`extensions.partialClone`), which it refuses by
+/// default: their missing objects are then reported by name (or skipped with
+/// `--allow-missing-objects`) instead of the repository being unreadable as a whole.
+/// libgit2 never fetches from a promisor remote, so nothing is read that is not there.
+fn allow_partial_clones() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: libgit2's extension list is process-global and not synchronised; the
+        // `Once` makes this the only write, before this process opens a repository.
+        // A failure leaves the list as it was: partial clones then fail to open, closed.
+        let _ = unsafe { git2::opts::set_extensions(&["partialclone"]) };
+    });
 }
 
 /// Opens exactly the repository whose git directory is `git_dir` (worker threads reopen
@@ -32,6 +47,7 @@ pub(crate) fn reopen(git_dir: &Path) -> Result<Repository, GitError> {
 /// or the git directory of a bare repository. Falls back to `path` itself when it is not
 /// a repository (the scan then fails with the real reason).
 pub fn config_root(path: &Path) -> PathBuf {
+    allow_partial_clones();
     match Repository::discover(path) {
         Ok(repo) => repo
             .workdir()
