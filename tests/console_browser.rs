@@ -30,6 +30,14 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // The browsers are chromedriver's children in its process group: a failed test
+        // must not leave them running.
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // SAFETY: kill(2) on our own child's process group.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -44,8 +52,10 @@ fn free_port() -> u16 {
 
 fn start_driver() -> Driver {
     let port = free_port();
+    use std::os::unix::process::CommandExt;
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -68,6 +78,7 @@ async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--window-size=1100,900", "--hide-scrollbars", "--force-device-scale-factor=1",
+                "--disable-breakpad", "--disable-crash-reporter",
                 format!("--user-data-dir={}", profile.display()),
             ],
         }),
