@@ -289,7 +289,7 @@ CREATE TABLE leaks (
 
 enum Backend {
     Sqlite(Connection),
-    Postgres(RefCell<postgres::Client>, crate::db::StatementCache),
+    Postgres(Box<(RefCell<postgres::Client>, crate::db::StatementCache)>),
 }
 
 /// An open access store.
@@ -363,7 +363,7 @@ impl Store {
                 source: e.into(),
             })?;
         let store = Store {
-            backend: Backend::Postgres(RefCell::new(client), Default::default()),
+            backend: Backend::Postgres(Box::new((RefCell::new(client), Default::default()))),
             location,
             key,
             fixed_now: Cell::new(None),
@@ -602,7 +602,8 @@ impl Store {
                     }
                 }
             }
-            Backend::Postgres(client, statements) => {
+            Backend::Postgres(pg) => {
+                let (client, statements) = (&pg.0, &pg.1);
                 let mut client = client.borrow_mut();
                 let mut builder = client.build_transaction();
                 if !write {
