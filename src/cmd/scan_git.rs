@@ -24,7 +24,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let on_progress = |p: Progress| bar.update(p);
     let opts = GitScanOptions {
         max_file_size: args.max_file_size,
-        threads: args.threads,
+        threads: scan::threads(args.threads),
         all_lines: args.all_lines,
         progress: bar
             .bar
@@ -62,6 +62,10 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         scan.findings,
         &stats.scan_stats(),
         0,
+        sg_engine::report::Unread {
+            skipped: &stats.skipped,
+            errors: &stats.errors,
+        },
         scanner.rules(),
         start.elapsed(),
     )?;

@@ -21,6 +21,13 @@ const WINDOW_AFTER: usize = 256;
 /// patterns whose keyword sits after the secret (`"AKIA…" # aws`).
 const WINDOW_BEFORE: usize = 256;
 
+/// How far from a hit the scanner looks for the start or end of its line. Line-aligned
+/// windows keep single-line rules cheap on ordinary text, but on a 10 MB one-line JSON
+/// export every hit would otherwise search the whole line, in both directions: quadratic.
+/// Past this, a window starts or ends mid-line, so a match must lie within this distance of
+/// its keyword on very long lines (the default rules' matches are far shorter).
+const LINE_REACH: usize = 4 * 1024;
+
 /// After this many bytes scanned, the keyword DFA is built: about 2 ms of build time,
 /// which the DFA's faster search repays within a few MB.
 const DFA_AFTER: u64 = 4 << 20;
@@ -85,6 +92,25 @@ pub struct Scanner {
     reach: Vec<OnceLock<Reach>>,
     /// Per rule: tagged `generic`, so it yields to a provider rule finding the same secret.
     generic: Vec<bool>,
+    /// What the scans so far have cost, for tests that bound the work on hostile input.
+    work: WorkCounters,
+}
+
+/// The work a scanner has done: how often rule regexes ran and over how many bytes, and
+/// how many bytes were searched for line boundaries and allow markers. Tests bound these
+/// instead of timing, so a quadratic path shows up on any machine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Work {
+    pub regex_runs: u64,
+    pub regex_bytes: u64,
+    pub line_bytes: u64,
+}
+
+#[derive(Debug, Default)]
+struct WorkCounters {
+    regex_runs: AtomicU64,
+    regex_bytes: AtomicU64,
+    line_bytes: AtomicU64,
 }
 
 impl Scanner {
@@ -135,6 +161,16 @@ impl Scanner {
             path_only,
             reach,
             generic,
+            work: WorkCounters::default(),
+        }
+    }
+
+    /// The work done by every scan so far.
+    pub fn work(&self) -> Work {
+        Work {
+            regex_runs: self.work.regex_runs.load(Ordering::Relaxed),
+            regex_bytes: self.work.regex_bytes.load(Ordering::Relaxed),
+            line_bytes: self.work.line_bytes.load(Ordering::Relaxed),
         }
     }
 
@@ -195,14 +231,14 @@ impl Scanner {
     }
 
     /// Scans one input. Findings come sorted by position, then rule id. Generated files
-    /// (source maps, minified bundles) yield nothing, and matches inside lockfile checksum
-    /// fields are dropped.
+    /// (source maps, minified bundles, judged by content) are scanned by the rules that
+    /// know a credential's format only, and matches inside lockfile checksum fields are
+    /// dropped.
     pub fn scan(&self, input: ScanInput<'_>) -> Vec<Finding> {
-        if self.rules.is_path_allowed(input.path)
-            || generated::is_generated(input.path, input.bytes)
-        {
+        if self.rules.is_path_allowed(input.path) {
             return Vec::new();
         }
+        let generated = generated::is_generated(input.path, input.bytes);
         let bytes = input.bytes;
         let mut lines = LineIndex::default();
         // Path-only findings have an empty secret span: they never overlap another finding.
@@ -237,10 +273,11 @@ impl Scanner {
                         continue;
                     }
                 }
-                add_window(rule_windows, window(bytes, hit, reach));
+                add_window(rule_windows, window(bytes, hit, reach, &mut lines));
             }
         }
         if candidates.is_empty() && self.keywordless.is_empty() {
+            self.count_lines(lines.examined);
             return findings.into_iter().map(|(_, _, f)| f).collect();
         }
         candidates.extend(
@@ -253,23 +290,32 @@ impl Scanner {
         let is_lockfile = lockfile::is_lockfile(input.path);
         for (rule_index, rule_windows) in candidates {
             let rule = &self.rules.rules[rule_index];
+            if generated && self.generic[rule_index] {
+                continue;
+            }
             if !rule.applies_to_path(Some(input.path)) {
                 continue;
             }
             for window in rule_windows {
                 let text = &bytes[window.clone()];
+                self.work.regex_runs.fetch_add(1, Ordering::Relaxed);
+                self.work
+                    .regex_bytes
+                    .fetch_add(text.len() as u64, Ordering::Relaxed);
                 for m in rule.find_matches(text, Some(input.path), input.commit) {
                     let span = window.start + m.span.start..window.start + m.span.end;
                     let secret = window.start + m.secret.start..window.start + m.secret.end;
-                    if has_allow_marker(bytes, &span) {
+                    let line = lines.start_near(bytes, span.start)..lines.end_near(bytes, span.end);
+                    if has_allow_marker(&bytes[line.clone()]) {
                         continue;
                     }
-                    if is_lockfile {
-                        let start = line_start(bytes, span.start);
-                        let line = &bytes[start..line_end(bytes, span.end)];
-                        if lockfile::in_checksum_field(line, span.start - start) {
-                            continue;
-                        }
+                    if is_lockfile
+                        && lockfile::in_checksum_field(
+                            &bytes[line.clone()],
+                            span.start - line.start,
+                        )
+                    {
+                        continue;
                     }
                     let finding =
                         self.finding(rule, input.path, bytes, &mut lines, secret.clone(), Some(m));
@@ -277,6 +323,7 @@ impl Scanner {
                 }
             }
         }
+        self.count_lines(lines.examined);
         let mut findings = Self::drop_generic_duplicates(findings);
         findings.sort_by(|a, b| {
             (a.line, a.column, &a.rule_id, a.end_line, a.end_column).cmp(&(
@@ -294,6 +341,10 @@ impl Scanner {
                 && a.secret == b.secret
         });
         findings
+    }
+
+    fn count_lines(&self, bytes: u64) {
+        self.work.line_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// One finding per secret: a generic rule's finding whose secret overlaps a provider
@@ -436,15 +487,20 @@ fn max_match_len(pattern: &str) -> Option<usize> {
     hir.properties().maximum_len()
 }
 
-/// The line-aligned window around one hit.
-fn window(bytes: &[u8], hit: usize, reach: Reach) -> Range<usize> {
-    let start = line_start(bytes, hit.saturating_sub(reach.before));
+/// How far a line boundary is first looked for byte by byte; past this, the newline index
+/// (built once per input) answers instead, so a long line is never searched again per hit.
+const LOCAL_SEARCH: usize = 256;
+
+/// The line-aligned window around one hit; on a line longer than [`LINE_REACH`] either
+/// side of the hit, the window stops at that distance instead.
+fn window(bytes: &[u8], hit: usize, reach: Reach, lines: &mut LineIndex) -> Range<usize> {
+    let start = lines.start_near(bytes, hit.saturating_sub(reach.before));
     let far = hit.saturating_add(reach.after).min(bytes.len());
-    let mut end = line_end(bytes, far);
+    let mut end = lines.end_near(bytes, far);
     if !reach.multiline {
-        let hit_line_end = line_end(bytes, hit.min(bytes.len()));
+        let hit_line_end = lines.end_near(bytes, hit.min(bytes.len()));
         if hit_line_end < end {
-            end = line_end(bytes, hit_line_end + 1);
+            end = lines.end_near(bytes, (hit_line_end + 1).min(bytes.len()));
         }
     }
     start..end
@@ -472,49 +528,102 @@ fn windows(bytes: &[u8], offsets: impl Iterator<Item = usize>, after: usize) -> 
             after,
             multiline: false,
         };
-        add_window(&mut out, window(bytes, hit, reach));
+        add_window(
+            &mut out,
+            window(bytes, hit, reach, &mut LineIndex::default()),
+        );
     }
     out
 }
 
-fn line_start(bytes: &[u8], at: usize) -> usize {
-    memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1)
-}
-
-fn line_end(bytes: &[u8], at: usize) -> usize {
-    memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i)
-}
-
-fn has_allow_marker(bytes: &[u8], span: &Range<usize>) -> bool {
-    let line = &bytes[line_start(bytes, span.start)..line_end(bytes, span.end)];
+fn has_allow_marker(line: &[u8]) -> bool {
     ALLOW_MARKERS
         .iter()
         .any(|m| memchr::memmem::find(line, m).is_some())
 }
 
-/// Newline offsets, built on first use: most inputs have no findings.
+/// Newline offsets, built on first use: most inputs have no findings, and most line
+/// boundaries are found within a few bytes without it. Columns are counted on from the
+/// last position asked for when it is on the same line and not further on, so many
+/// findings on one long line cost one pass over it, not one pass each.
 #[derive(Default)]
 struct LineIndex {
     newlines: Option<Vec<usize>>,
+    /// The last position worked out: byte offset, line index, 1-based column.
+    last: Option<(usize, usize, usize)>,
+    /// Bytes searched for line boundaries and counted over for columns, for [`Work`].
+    examined: u64,
 }
 
 impl LineIndex {
+    fn newlines(&mut self, bytes: &[u8]) -> &[usize] {
+        if self.newlines.is_none() {
+            self.examined += bytes.len() as u64;
+        }
+        self.newlines
+            .get_or_insert_with(|| memchr::memchr_iter(b'\n', bytes).collect())
+    }
+
+    /// The start of the line holding `at`, or `at - LINE_REACH` if that is nearer.
+    fn start_near(&mut self, bytes: &[u8], at: usize) -> usize {
+        let floor = at.saturating_sub(LINE_REACH);
+        let near = at.saturating_sub(LOCAL_SEARCH).max(floor);
+        if let Some(i) = memchr::memrchr(b'\n', &bytes[near..at]) {
+            self.examined += (at - near - i) as u64;
+            return near + i + 1;
+        }
+        self.examined += (at - near) as u64;
+        if near == floor {
+            return floor;
+        }
+        let newlines = self.newlines(bytes);
+        let i = newlines.partition_point(|&nl| nl < at);
+        match i.checked_sub(1).map(|j| newlines[j]) {
+            Some(nl) => (nl + 1).max(floor),
+            None => floor,
+        }
+    }
+
+    /// The end of the line holding `at`, or `at + LINE_REACH` if that is nearer.
+    fn end_near(&mut self, bytes: &[u8], at: usize) -> usize {
+        let ceiling = at.saturating_add(LINE_REACH).min(bytes.len());
+        let near = at.saturating_add(LOCAL_SEARCH).min(ceiling);
+        if let Some(i) = memchr::memchr(b'\n', &bytes[at..near]) {
+            self.examined += i as u64;
+            return at + i;
+        }
+        self.examined += (near - at) as u64;
+        if near == ceiling {
+            return ceiling;
+        }
+        let newlines = self.newlines(bytes);
+        let i = newlines.partition_point(|&nl| nl < at);
+        newlines.get(i).map_or(ceiling, |&nl| nl.min(ceiling))
+    }
+
     /// 1-based line and 1-based character column of byte `offset`.
     fn position(&mut self, bytes: &[u8], offset: usize) -> (usize, usize) {
-        let newlines = self
-            .newlines
-            .get_or_insert_with(|| memchr::memchr_iter(b'\n', bytes).collect());
-        let line_index = newlines.partition_point(|&nl| nl < offset);
-        let start = if line_index == 0 {
-            0
-        } else {
-            newlines[line_index - 1] + 1
+        let (line_index, start) = {
+            let newlines = self.newlines(bytes);
+            let line_index = newlines.partition_point(|&nl| nl < offset);
+            let start = match line_index {
+                0 => 0,
+                i => newlines[i - 1] + 1,
+            };
+            (line_index, start)
         };
-        let column = bytes[start..offset]
+        let (from, base) = match self.last {
+            Some((at, line, column)) if line == line_index && at <= offset => (at, column - 1),
+            _ => (start, 0),
+        };
+        self.examined += (offset - from) as u64;
+        let column = bytes[from..offset]
             .iter()
             .filter(|&&b| b & 0xC0 != 0x80)
             .count()
+            + base
             + 1;
+        self.last = Some((offset, line_index, column));
         (line_index + 1, column)
     }
 }

@@ -17,6 +17,7 @@ mod history;
 mod hooks;
 mod index;
 mod lines;
+mod loose;
 mod range;
 mod repo;
 mod staged;
@@ -29,7 +30,7 @@ pub use repo::config_root;
 pub use staged::scan_staged;
 
 use serde::Serialize;
-use sg_engine::{Finding, ScanStats};
+use sg_engine::{Finding, ScanStats, Skipped, Unreadable};
 
 /// How far a history scan has got, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +81,11 @@ pub struct GitStats {
     /// A history scan of a shallow clone: commits before the clone's depth were not there
     /// to scan, and each cut-off commit counts as introducing everything it holds.
     pub shallow: bool,
+    /// Blobs skipped on purpose (large, binary, generated), by path (staged and range scans).
+    pub skipped: Vec<Skipped>,
+    /// What could not be read or was refused (`--staged`: oversized or undecodable files),
+    /// by path: the scan goes on and then fails.
+    pub errors: Vec<Unreadable>,
 }
 
 impl GitStats {
@@ -90,7 +96,7 @@ impl GitStats {
             bytes: self.bytes_scanned,
             skipped_binary: self.skipped_binary,
             skipped_large: self.skipped_large,
-            errors: 0,
+            errors: self.errors.len() as u64,
         }
     }
 

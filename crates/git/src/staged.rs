@@ -1,13 +1,13 @@
 //! `--staged`: what the index holds for each path staged for commit, diffed against HEAD.
 
-use crate::blob::{display_path, read_blob, read_bytes, BlobRead};
+use crate::blob::{display_path, read_bytes, read_text, TextRead};
 use crate::changes::{Change, Kind};
 use crate::error::GitError;
 use crate::index;
 use crate::lines::AddedLines;
 use crate::{repo, GitScan, GitScanOptions};
 use git2::{Delta, DiffOptions, ErrorCode, FileMode, Index, Repository};
-use sg_engine::{ScanInput, Scanner};
+use sg_engine::{ScanInput, Scanner, Unreadable};
 use std::path::{Path, PathBuf};
 
 /// Scans the blobs the index stages for commit at the repository containing `path`.
@@ -56,22 +56,56 @@ pub fn scan_staged(
             out.stats.note_submodule(path);
             continue;
         }
-        let content = match read_blob(&odb, change.new, &path, opts.max_file_size)? {
-            BlobRead::Text(object) => object,
-            BlobRead::Binary => {
-                out.stats.skipped_binary += 1;
-                continue;
-            }
-            BlobRead::Large => {
-                out.stats.skipped_large += 1;
+        if scanner.rules().is_path_allowed(&path) {
+            continue;
+        }
+        let refuse = |out: &mut GitScan, reason: String| {
+            let mut error = Unreadable::new(path.clone(), reason);
+            error.path_bytes = sg_engine::unread::non_utf8_bytes(&change.path);
+            out.stats.errors.push(error);
+        };
+        // An object that cannot be read is named and the other staged files still scanned;
+        // the scan then fails.
+        let content = match read_text(&odb, change.new, &path, opts.max_file_size) {
+            Ok(content) => content,
+            Err(e) => {
+                refuse(&mut out, e.to_string());
                 continue;
             }
         };
+        let text = match &content {
+            TextRead::Large(size) => {
+                out.stats.skipped_large += 1;
+                out.findings.extend(scanner.path_findings(&path));
+                refuse(
+                    &mut out,
+                    format!(
+                        "staged file is {size} bytes, over --max-file-size {}: refused, since \
+                         it was not scanned; raise --max-file-size, or allow the path \
+                         ([allowlist] paths in .secrets-guard.toml)",
+                        opts.max_file_size
+                    ),
+                );
+                continue;
+            }
+            TextRead::Binary => {
+                out.stats.skipped_binary += 1;
+                out.findings.extend(scanner.path_findings(&path));
+                refuse(
+                    &mut out,
+                    "staged file is binary (not UTF-8 or UTF-16 text): refused, since it \
+                     was not scanned; allow the path ([allowlist] paths in .secrets-guard.toml)"
+                        .to_owned(),
+                );
+                continue;
+            }
+            TextRead::Text(_) | TextRead::Decoded(_) => content.text().unwrap_or_default(),
+        };
         out.stats.blobs_scanned += 1;
-        out.stats.bytes_scanned += content.data().len() as u64;
+        out.stats.bytes_scanned += text.len() as u64;
         let found = scanner.scan(ScanInput {
             path: &path,
-            bytes: content.data(),
+            bytes: text,
             commit: None,
         });
         if found.is_empty() {
@@ -79,10 +113,20 @@ pub fn scan_staged(
         }
         let added = match change.old {
             Some(old) if !opts.all_lines => {
-                let before = read_bytes(&odb, old, &path)?;
-                AddedLines::between(before.data(), content.data()).map_err(GitError::git(
-                    format!("cannot diff the staged {path} against HEAD"),
-                ))?
+                let before = match read_bytes(&odb, old, &path) {
+                    Ok(before) => before,
+                    Err(e) => {
+                        refuse(&mut out, e.to_string());
+                        continue;
+                    }
+                };
+                let before_text = match sg_engine::text::classify(before.data()) {
+                    sg_engine::text::Content::Text(t) => t,
+                    sg_engine::text::Content::Binary => before.data().into(),
+                };
+                AddedLines::between(&before_text, text).map_err(GitError::git(format!(
+                    "cannot diff the staged {path} against HEAD"
+                )))?
             }
             _ => AddedLines::all(),
         };

@@ -184,16 +184,16 @@ impl Rule {
     }
 }
 
-/// The line(s) containing `start..end` within `text`.
+/// How far from a match its "line" reaches for line allowlists: a whole line normally, but
+/// a candidate on a multi-megabyte one-line file must not search the whole line each time.
+const LINE_REACH: usize = 4 * 1024;
+
+/// The line(s) containing `start..end` within `text`, at most [`LINE_REACH`] either side.
 fn line_around(text: &[u8], start: usize, end: usize) -> &[u8] {
-    let line_start = text[..start]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let line_end = text[end..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(text.len(), |i| end + i);
+    let floor = start.saturating_sub(LINE_REACH);
+    let line_start = memchr::memrchr(b'\n', &text[floor..start]).map_or(floor, |i| floor + i + 1);
+    let ceiling = end.saturating_add(LINE_REACH).min(text.len());
+    let line_end = memchr::memchr(b'\n', &text[end..ceiling]).map_or(ceiling, |i| end + i);
     &text[line_start..line_end]
 }
 
