@@ -6,8 +6,9 @@ use crate::error::GitError;
 use crate::index;
 use crate::lines::AddedLines;
 use crate::{repo, GitScan, GitScanOptions};
-use git2::{Delta, DiffOptions, ErrorCode, FileMode, Index, Repository};
+use git2::{Delta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, Index, Oid, Repository};
 use sg_engine::{ScanInput, Scanner, Unreadable};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Scans the blobs the index stages for commit at the repository containing `path`.
@@ -50,6 +51,8 @@ pub fn scan_staged(
         .map_err(GitError::git("cannot open the object database"))?;
 
     let mut out = GitScan::default();
+    // Worked out only if a new path has findings: it diffs the whole index against HEAD.
+    let mut renames: Option<HashMap<Vec<u8>, Oid>> = None;
     for change in changes {
         let path = display_path(&change.path);
         if change.kind == Kind::Submodule {
@@ -111,7 +114,17 @@ pub fn scan_staged(
         if found.is_empty() {
             continue;
         }
-        let added = match change.old {
+        // A new path whose content came from a file in HEAD (a rename or a copy, as
+        // `git diff --find-renames --find-copies-harder` sees it) adds only what changed.
+        let old = match change.old {
+            None if !opts.all_lines => {
+                let sources = renames
+                    .get_or_insert_with(|| rename_sources(&repo, &index_path, head_tree.as_ref()));
+                sources.get(change.path.as_slice()).copied()
+            }
+            old => old,
+        };
+        let added = match old {
             Some(old) if !opts.all_lines => {
                 let before = match read_bytes(&odb, old, &path) {
                     Ok(before) => before,
@@ -140,6 +153,46 @@ pub fn scan_staged(
         (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
     });
     Ok(out)
+}
+
+/// For each path the index adds, the HEAD blob it was renamed or copied from, by git's
+/// similarity rules (an exact copy, or at least 50% similar). Empty when the index cannot be
+/// read by libgit2 (the scan then counts every line of the new path as added: fail closed).
+fn rename_sources(
+    repo: &Repository,
+    index_path: &Path,
+    head_tree: Option<&git2::Tree<'_>>,
+) -> HashMap<Vec<u8>, Oid> {
+    let mut out = HashMap::new();
+    let Some(head_tree) = head_tree else {
+        return out;
+    };
+    let Ok(index) = Index::open(index_path) else {
+        return out;
+    };
+    let mut diff_opts = DiffOptions::new();
+    diff_opts.include_unmodified(true).ignore_submodules(true);
+    let Ok(mut diff) = repo.diff_tree_to_index(Some(head_tree), Some(&index), Some(&mut diff_opts))
+    else {
+        return out;
+    };
+    let mut find = DiffFindOptions::new();
+    find.renames(true)
+        .copies(true)
+        .copies_from_unmodified(true)
+        .rename_threshold(50)
+        .copy_threshold(50);
+    if diff.find_similar(Some(&mut find)).is_err() {
+        return out;
+    }
+    for delta in diff.deltas() {
+        if matches!(delta.status(), Delta::Renamed | Delta::Copied) {
+            if let Some(path) = delta.new_file().path_bytes() {
+                out.insert(path.to_vec(), delta.old_file().id());
+            }
+        }
+    }
+    out
 }
 
 /// The index the commit will be made from: `GIT_INDEX_FILE` when git sets it for a hook
