@@ -487,3 +487,62 @@ fn backslashes_are_kept_and_control_characters_escaped() {
         "no raw escape reaches the terminal"
     );
 }
+
+#[test]
+fn the_config_is_found_from_the_scanned_path_up_to_the_repository_root() {
+    let tree = Tree::new();
+    let root = tree.root();
+    fs::create_dir_all(root.join(".git")).expect("a repository root");
+    fs::write(root.join(".secrets-guard.toml"), RULES).expect("config");
+    tree.write("src/deep/c.py", format!("TOKEN = \"{T1}\"\n"));
+    for target in ["src", "src/deep/c.py"] {
+        let out = Command::new(binary())
+            .current_dir(&root)
+            .args(["scan", "--format", "json", target])
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{target}: {stderr}");
+        assert!(
+            stderr.contains("config: ") && stderr.contains(".secrets-guard.toml"),
+            "the summary names the config: {stderr}"
+        );
+    }
+    // From inside the subdirectory too.
+    let out = Command::new(binary())
+        .current_dir(root.join("src"))
+        .args(["scan", "--format", "json", "deep"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn errors_are_not_doubled_and_unknown_disabled_rules_are_refused() {
+    let tree = Tree::new();
+    let out = Command::new(binary())
+        .current_dir(tree.root())
+        .args(["scan", "--config", "missing.toml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+
+    fs::write(
+        tree.root().join(".secrets-guard.toml"),
+        "[extend]\nuseDefault = true\ndisabledRules = [\"no-such-rule\"]\n",
+    )
+    .expect("config");
+    let out = Command::new(binary())
+        .current_dir(tree.root())
+        .args(["scan", "."])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-rule"));
+}

@@ -224,7 +224,7 @@ impl RuleSet {
     pub fn from_config_file(path: &Path) -> Result<RuleSet, RuleError> {
         let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
             path: path.to_path_buf(),
-            source,
+            reason: source,
         })?;
         Self::from_config_text(&text, path)
     }
@@ -384,7 +384,7 @@ impl Loader {
             let parent_text =
                 std::fs::read_to_string(&resolved).map_err(|source| RuleError::Read {
                     path: resolved.clone(),
-                    source,
+                    reason: source,
                 })?;
             let parent = self.load_layered(&parent_text, &resolved)?;
             base.merge_overriding(parent);
@@ -398,6 +398,15 @@ impl Loader {
         let mut own = RuleSet::default();
         own.add_file(file, path, true)?;
         base.merge_overriding(own);
+        if let Some(unknown) = disabled
+            .iter()
+            .find(|id| !base.rules.iter().any(|r| &r.id == *id))
+        {
+            return Err(RuleError::UnknownDisabledRule {
+                path: path.to_path_buf(),
+                rule_id: unknown.clone(),
+            });
+        }
         base.rules.retain(|r| !disabled.contains(&r.id));
         Ok(base)
     }
@@ -544,6 +553,20 @@ mod tests {
 
     fn set(text: &str) -> RuleSet {
         RuleSet::from_config_text(text, Path::new("test.toml")).expect("valid config")
+    }
+
+    #[test]
+    fn disabled_rules_must_name_a_rule() {
+        let err = RuleSet::from_config_text(
+            "[extend]\nuseDefault = true\ndisabledRules = [\"no-such-rule\"]\n",
+            Path::new("cfg.toml"),
+        )
+        .expect_err("unknown rule");
+        assert!(
+            err.to_string()
+                .contains("`no-such-rule`, which no rule has"),
+            "{err}"
+        );
     }
 
     #[test]
