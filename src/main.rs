@@ -3,7 +3,7 @@
 
 mod cmd;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Keeps credentials out of places they don't belong.
@@ -31,6 +31,13 @@ enum Command {
     Env(cmd::env::EnvCommand),
     /// Manage a team's account: subaccounts, users and roles, 2FA, API keys, billing, audit.
     Access(cmd::access::AccessArgs),
+    /// Print a shell completion script (bash, zsh, fish or powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: cmd::docs::Shell,
+    },
+    /// Print the man page (roff): `secrets-guard man > secrets-guard.1`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -42,6 +49,8 @@ fn main() -> ExitCode {
         Command::Hook(c) => cmd::hook::run(c),
         Command::Env(c) => cmd::env::run(c),
         Command::Access(args) => cmd::access::run(args),
+        Command::Completions { shell } => cmd::docs::completions(Cli::command(), shell),
+        Command::Man => cmd::docs::man(Cli::command()),
     };
     match result {
         Ok(code) => code,

@@ -546,3 +546,34 @@ fn errors_are_not_doubled_and_unknown_disabled_rules_are_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-rule"));
 }
+
+#[test]
+fn completions_for_each_shell_and_a_man_page() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef secrets-guard"),
+        ("fish", "complete -c secrets-guard"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = Command::new(binary())
+            .args(["completions", shell])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(marker), "{shell}: {text}");
+        assert!(
+            text.contains("skip-unreadable"),
+            "{shell} completes scan's flags"
+        );
+    }
+    let out = Command::new(binary()).arg("man").output().expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains(".TH secrets-guard"), "{page}");
+    let out = Command::new(binary())
+        .args(["completions", "tcsh"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+}
