@@ -168,14 +168,74 @@ pub(crate) fn walk(
     let root = scan_root(paths);
     exclude.extend(config_in_use);
     exclude.push(root.join(DEFAULT_BASELINE));
+    let progress = std::sync::Arc::new(sg_engine::walk::WalkProgress::default());
     let options = WalkOptions {
         threads: self::threads(threads).unwrap_or(0),
         max_file_size,
         exclude,
         stdin_name,
+        progress: Some(progress.clone()),
     };
-    let outcome = sg_engine::scan_paths(&scanner, paths, &options)?;
-    Ok((outcome, scanner))
+    let display = WalkDisplay::start(progress);
+    let outcome = sg_engine::scan_paths(&scanner, paths, &options);
+    display.finish();
+    Ok((outcome?, scanner))
+}
+
+/// A progress spinner on stderr for a working-tree scan that runs longer than a second,
+/// when stderr is a terminal: files and bytes read so far.
+struct WalkDisplay {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WalkDisplay {
+    fn start(progress: std::sync::Arc<sg_engine::walk::WalkProgress>) -> WalkDisplay {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        if !std::io::stderr().is_terminal() {
+            return WalkDisplay { done, thread: None };
+        }
+        let stop = done.clone();
+        let thread = std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut bar: Option<indicatif::ProgressBar> = None;
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+                if started.elapsed() < Duration::from_secs(1) {
+                    continue;
+                }
+                let bar = bar.get_or_insert_with(|| {
+                    let bar = indicatif::ProgressBar::new_spinner();
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{spinner} scanning: {msg} ({elapsed})",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                    );
+                    bar
+                });
+                let files = progress.files.load(Ordering::Relaxed);
+                let mb = progress.bytes.load(Ordering::Relaxed) as f64 / 1_000_000.0;
+                bar.set_message(format!("{files} files, {mb:.1} MB"));
+                bar.tick();
+            }
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+        });
+        WalkDisplay {
+            done,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Where the default baseline file is looked for: the first path if it is a directory,

@@ -10,7 +10,8 @@ use crate::unread::{SkipKind, Skipped, Unreadable};
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// The path that names standard input.
 pub const STDIN: &str = "-";
@@ -27,6 +28,15 @@ pub struct WalkOptions {
     pub exclude: Vec<PathBuf>,
     /// The name standard input (the root `-`) is scanned and reported under.
     pub stdin_name: Option<String>,
+    /// Counters the walk advances as it reads files, for a progress display.
+    pub progress: Option<Arc<WalkProgress>>,
+}
+
+/// How far a working-tree scan has got: files and bytes read so far.
+#[derive(Debug, Default)]
+pub struct WalkProgress {
+    pub files: AtomicU64,
+    pub bytes: AtomicU64,
 }
 
 impl Default for WalkOptions {
@@ -36,6 +46,7 @@ impl Default for WalkOptions {
             max_file_size: 10 * 1024 * 1024,
             exclude: Vec::new(),
             stdin_name: None,
+            progress: None,
         }
     }
 }
@@ -469,6 +480,12 @@ impl<'a> Worker<'a> {
         }
         self.local.stats.files += 1;
         self.local.stats.bytes += text.len() as u64;
+        if let Some(progress) = &self.options.progress {
+            progress.files.fetch_add(1, Ordering::Relaxed);
+            progress
+                .bytes
+                .fetch_add(text.len() as u64, Ordering::Relaxed);
+        }
         let found = self.scanner.scan(ScanInput {
             path: shown,
             bytes: text,
