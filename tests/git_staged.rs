@@ -287,3 +287,22 @@ fn a_moved_or_copied_secret_already_in_head_does_not_block() {
     assert_eq!((code, findings.len()), (1, 1), "{stderr}");
     assert_eq!(findings[0]["line"], 23);
 }
+
+#[test]
+fn a_sparse_index_is_read() {
+    let repo = Repo::init();
+    repo.write("inside/app.py", "print('hi')\n");
+    repo.write("outside/old.ini", &format!("token = {TOKEN_A}\n"));
+    repo.commit_all("base");
+    repo.git(&["sparse-checkout", "init", "--cone", "--sparse-index"]);
+    repo.git(&["sparse-checkout", "set", "inside"]);
+    assert!(
+        !repo.path().join("outside/old.ini").exists(),
+        "outside the cone"
+    );
+    repo.write("inside/new.ini", &format!("token = {TOKEN_B}\n"));
+    repo.git(&["add", "inside/new.ini"]);
+    let (code, findings, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!((code, findings.len()), (1, 1), "{stderr}");
+    assert_eq!(findings[0]["path"], "inside/new.ini");
+}
