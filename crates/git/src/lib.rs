@@ -25,7 +25,7 @@ mod staged;
 pub use error::GitError;
 pub use history::scan_history;
 pub use hooks::{hooks_dir, install_hook, HookInstall};
-pub use range::scan_range;
+pub use range::{range_config, scan_range, RangeConfig};
 pub use repo::config_root;
 pub use staged::scan_staged;
 

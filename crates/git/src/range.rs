@@ -87,6 +87,44 @@ pub fn scan_range(
     Ok(out)
 }
 
+/// The config file at the two ends of a range, as stored in each commit's tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeConfig {
+    /// The file's bytes at the base revision, if it has one.
+    pub base: Option<Vec<u8>>,
+    /// Whether the range changes, adds or removes the file.
+    pub changed: bool,
+}
+
+/// `name` (a path at the top of the tree, e.g. `.secrets-guard.toml`) at the base and head
+/// of `spec`: a pull request that edits its own allowlist must not be judged by it.
+pub fn range_config(path: &Path, spec: &str, name: &str) -> Result<RangeConfig, GitError> {
+    let repo = repo::open_unchecked(path)?;
+    let (base_spec, head_spec) = split_range(spec)?;
+    let blob_at = |spec: &str| -> Result<Option<Oid>, GitError> {
+        let commit = resolve(&repo, spec)?;
+        let tree = commit
+            .tree()
+            .map_err(GitError::object(commit.tree_id(), None))?;
+        Ok(tree.get_name(name).map(|e| e.id()))
+    };
+    let base = blob_at(base_spec)?;
+    let head = blob_at(head_spec)?;
+    let base_bytes = match base {
+        Some(id) => Some(
+            repo.find_blob(id)
+                .map_err(GitError::object(id, Some(name)))?
+                .content()
+                .to_vec(),
+        ),
+        None => None,
+    };
+    Ok(RangeConfig {
+        base: base_bytes,
+        changed: base != head,
+    })
+}
+
 fn split_range(spec: &str) -> Result<(&str, &str), GitError> {
     let bad = || GitError::BadRange {
         spec: spec.to_owned(),
