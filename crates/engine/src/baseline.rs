@@ -154,6 +154,7 @@ mod tests {
             environment: None,
             commit: None,
             access: None,
+            decoded: Vec::new(),
         }
     }
 

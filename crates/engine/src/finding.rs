@@ -50,6 +50,10 @@ pub struct Finding {
     pub commit: Option<CommitInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<AccessInfo>,
+    /// The encodings the secret was found under, outermost first (`["base64"]`): the
+    /// position is then the encoded segment's in the input. Empty for plain text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decoded: Vec<String>,
 }
 
 /// The stable fingerprint of a finding: `rule_id:path:sha256(secret)[..16 hex]`.

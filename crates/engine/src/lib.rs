@@ -8,6 +8,7 @@
 //! is free of CLI concerns; every scan mode of the binary goes through it.
 
 pub mod baseline;
+pub mod decode;
 pub mod discover;
 mod error;
 mod finding;

@@ -137,6 +137,13 @@ pub fn write_human(out: &mut Vec<u8>, findings: &[Finding], options: ReportOptio
         if let Some(env) = &f.environment {
             let _ = writeln!(out, "    {dim}environment:{reset} {env}");
         }
+        if !f.decoded.is_empty() {
+            let _ = writeln!(
+                out,
+                "    {dim}decoded from:{reset} {}",
+                f.decoded.join(" → ")
+            );
+        }
         if let Some(c) = &f.commit {
             let short = &c.id[..c.id.len().min(12)];
             let _ = writeln!(
@@ -492,6 +499,7 @@ mod tests {
                 summary: "add config".into(),
             }),
             access: None,
+            decoded: Vec::new(),
         }
     }
 

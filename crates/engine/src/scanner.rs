@@ -1,7 +1,7 @@
 //! The two-stage scan of one input: keyword prefilter, then rule regexes over windows.
 
 use crate::finding::{fingerprint, Finding};
-use crate::{generated, lockfile};
+use crate::{decode, generated, lockfile};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use sg_rules::{Rule, RuleSet};
 use std::collections::HashMap;
@@ -239,14 +239,74 @@ impl Scanner {
             return Vec::new();
         }
         let generated = generated::is_generated(input.path, input.bytes);
+        let mut findings = self.scan_text(input, generated, true);
+        let decoded = self.decoded_findings(input, generated, 1);
+        if !decoded.is_empty() {
+            findings.extend(decoded);
+            sort_findings(&mut findings);
+        }
+        findings
+    }
+
+    /// Findings inside the encoded segments of `input` (see [`crate::decode`]), at the
+    /// segments' places in `input`.
+    fn decoded_findings(
+        &self,
+        input: ScanInput<'_>,
+        generated: bool,
+        depth: usize,
+    ) -> Vec<Finding> {
+        if generated {
+            // Bundles and source maps are base64 and escapes through and through.
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let mut lines = LineIndex::default();
+        for segment in decode::segments(input.bytes) {
+            let inner = ScanInput {
+                bytes: &segment.text,
+                ..input
+            };
+            let mut found = self.scan_text(inner, false, false);
+            if depth < decode::MAX_DEPTH {
+                found.extend(self.decoded_findings(inner, false, depth + 1));
+            }
+            if found.is_empty() {
+                continue;
+            }
+            let (line, column) = lines.position(input.bytes, segment.span.start);
+            let (end_line, end_column) = lines.position(input.bytes, segment.span.end);
+            for mut f in found {
+                f.line = line;
+                f.column = column;
+                f.end_line = end_line;
+                f.end_column = end_column;
+                f.decoded.insert(0, segment.encoding.name().to_owned());
+                out.push(f);
+            }
+        }
+        out
+    }
+
+    /// The two-stage scan of plain text. `with_path_findings`: also report the rules that
+    /// match on the file name (once per input, not again for its decoded segments).
+    fn scan_text(
+        &self,
+        input: ScanInput<'_>,
+        generated: bool,
+        with_path_findings: bool,
+    ) -> Vec<Finding> {
         let bytes = input.bytes;
         let mut lines = LineIndex::default();
         // Path-only findings have an empty secret span: they never overlap another finding.
-        let mut findings: Vec<(Range<usize>, bool, Finding)> = self
-            .path_findings(input.path)
-            .into_iter()
-            .map(|f| (0..0, false, f))
-            .collect();
+        let mut findings: Vec<(Range<usize>, bool, Finding)> = if with_path_findings {
+            self.path_findings(input.path)
+                .into_iter()
+                .map(|f| (0..0, false, f))
+                .collect()
+        } else {
+            Vec::new()
+        };
         // Stage 1: which rules have keyword hits, and the merged windows around them.
         // Windows grow as hits arrive, so a hit inside the current window costs one
         // comparison: dense keywords (`token`, `://`) never pile up offsets to sort.
@@ -325,21 +385,7 @@ impl Scanner {
         }
         self.count_lines(lines.examined);
         let mut findings = Self::drop_generic_duplicates(findings);
-        findings.sort_by(|a, b| {
-            (a.line, a.column, &a.rule_id, a.end_line, a.end_column).cmp(&(
-                b.line,
-                b.column,
-                &b.rule_id,
-                b.end_line,
-                b.end_column,
-            ))
-        });
-        findings.dedup_by(|a, b| {
-            a.rule_id == b.rule_id
-                && a.line == b.line
-                && a.column == b.column
-                && a.secret == b.secret
-        });
+        sort_findings(&mut findings);
         findings
     }
 
@@ -412,8 +458,26 @@ impl Scanner {
             environment,
             commit: None,
             access: None,
+            decoded: Vec::new(),
         }
     }
+}
+
+/// Sorted by position, then rule id; the same secret found twice at one place by one rule
+/// once.
+fn sort_findings(findings: &mut Vec<Finding>) {
+    findings.sort_by(|a, b| {
+        (a.line, a.column, &a.rule_id, a.end_line, a.end_column).cmp(&(
+            b.line,
+            b.column,
+            &b.rule_id,
+            b.end_line,
+            b.end_column,
+        ))
+    });
+    findings.dedup_by(|a, b| {
+        a.rule_id == b.rule_id && a.line == b.line && a.column == b.column && a.secret == b.secret
+    });
 }
 
 /// Whether a regex is written to match across lines (a PEM body, `(?s)` dot-all, an
@@ -916,6 +980,38 @@ tags = ["generic"]
         assert!(s.keywords_dfa.get().is_some());
         assert_eq!(s.scan(input), with_nfa);
         assert_eq!(with_nfa.len(), 3);
+    }
+
+    #[test]
+    fn encoded_secrets_are_found_at_the_outer_position_to_depth_two() {
+        use base64::Engine;
+        let b64 = |t: &str| base64::engine::general_purpose::STANDARD.encode(t);
+        let s = scanner(RULES);
+        let inner = "export TOKEN=dtk_Ab3De6Gh9Jk2Mn5Pq8St";
+        let once = b64(inner);
+        let twice = b64(&once);
+        let thrice = b64(&twice);
+        let hex: String = inner.bytes().map(|b| format!("{b:02x}")).collect();
+        let text = format!("a: 1\nb: {once}\nc: \"{twice}\"\nd: {thrice}\ne: {hex}\n");
+        let found = s.scan(ScanInput {
+            path: "secret.yaml",
+            bytes: text.as_bytes(),
+            commit: None,
+        });
+        let got: Vec<(usize, usize, Vec<String>)> = found
+            .iter()
+            .map(|f| (f.line, f.column, f.decoded.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, 4, vec!["base64".to_owned()]),
+                (3, 5, vec!["base64".to_owned(), "base64".to_owned()]),
+                (5, 4, vec!["hex".to_owned()]),
+            ]
+        );
+        assert!(found.iter().all(|f| f.secret == "dtk_Ab3De6Gh9Jk2Mn5Pq8St"));
+        assert_eq!(found[0].end_column, 4 + once.len());
     }
 
     #[test]
