@@ -92,7 +92,7 @@ fn decode_run(run: &[u8]) -> Option<(Encoding, Vec<u8>)> {
     let bare = run.strip_suffix(b"==").or_else(|| run.strip_suffix(b"="));
     let bare = bare.unwrap_or(run);
     if bare.len() >= 2 * MIN_DECODED
-        && bare.len() % 2 == 0
+        && bare.len().is_multiple_of(2)
         && bare.iter().all(u8::is_ascii_hexdigit)
     {
         let text = hex_decode(bare)?;
