@@ -577,3 +577,102 @@ fn completions_for_each_shell_and_a_man_page() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Builds archives with the system's `zip`-free tools: Python's zipfile/tarfile/gzip.
+fn python(script: &str, cwd: &Path) -> bool {
+    std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .current_dir(cwd)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn archives_are_opened_and_members_named_with_limits_in_skipped() {
+    let tree = Tree::new();
+    let root = tree.root();
+    let script = format!(
+        r#"
+import gzip, io, tarfile, zipfile
+secret = "TOKEN={T1}\n"
+with zipfile.ZipFile("inner.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("conf/app.env", secret)
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w") as t:
+    data = open("inner.zip", "rb").read()
+    info = tarfile.TarInfo("nested/inner.zip"); info.size = len(data)
+    t.addfile(info, io.BytesIO(data))
+open("bundle.tar", "wb").write(buf.getvalue())
+with tarfile.open("release.tgz", "w:gz") as t:
+    info = tarfile.TarInfo("etc/settings.ini"); info.size = len(secret)
+    t.addfile(info, io.BytesIO(secret.encode()))
+open("dump.sql.gz", "wb").write(gzip.compress(secret.encode()))
+with zipfile.ZipFile("app.jar", "w", zipfile.ZIP_STORED) as z:
+    z.writestr("META-INF/app.properties", secret)
+# Depth 4: zip in zip in zip in zip.
+data = secret.encode()
+for level in range(4):
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        z.writestr("deep.env" if level == 0 else "l%d.zip" % level, data)
+    data = b.getvalue()
+open("deep.zip", "wb").write(data)
+"#
+    );
+    assert!(python(&script, &root), "python3 builds the archives");
+    fs::remove_file(root.join("inner.zip")).expect("rm");
+    let r = scan(&tree, &["--format", "json-report"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let report = r.json();
+    let mut paths: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["path"].as_str().expect("path"))
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        vec![
+            "app.jar!META-INF/app.properties",
+            "bundle.tar!nested/inner.zip!conf/app.env",
+            "dump.sql.gz!dump.sql",
+            "release.tgz!etc/settings.ini",
+        ]
+    );
+    let limits: Vec<(&str, &str)> = report["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .map(|s| {
+            (
+                s["path"].as_str().expect("path"),
+                s["kind"].as_str().expect("kind"),
+            )
+        })
+        .collect();
+    assert_eq!(limits, vec![("deep.zip!l3.zip!l2.zip!l1.zip", "limit")]);
+}
+
+#[test]
+fn a_zip_bomb_stops_at_the_size_limit_and_says_so() {
+    let tree = Tree::new();
+    // 64 MiB of zeros compresses to ~64 KiB; over a 1 MiB --max-file-size per member.
+    let script = r#"
+import zipfile
+with zipfile.ZipFile("bomb.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("zeros.txt", b"a" * (64 << 20))
+"#;
+    assert!(python(script, &tree.root()));
+    let started = Instant::now();
+    let r = scan(
+        &tree,
+        &["--format", "json-report", "--max-file-size", "1048576"],
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["skipped"][0]["path"], "bomb.zip!zeros.txt");
+    assert_eq!(report["skipped"][0]["kind"], "large");
+}

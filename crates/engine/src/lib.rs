@@ -7,6 +7,7 @@
 //! ([`walk`]), baselines ([`baseline`]) and the report formats ([`report`]). Everything here
 //! is free of CLI concerns; every scan mode of the binary goes through it.
 
+pub mod archive;
 pub mod baseline;
 pub mod decode;
 pub mod discover;

@@ -455,9 +455,32 @@ impl<'a> Worker<'a> {
         self.add_path_findings(shown);
     }
 
+    /// Opens an archive and scans its members (see [`crate::archive`]).
+    fn scan_archive(&mut self, shown: &str, bytes: &[u8]) {
+        let found =
+            crate::archive::scan_archive(self.scanner, shown, bytes, self.options.max_file_size);
+        self.add_path_findings(shown);
+        self.local.findings.extend(found.findings);
+        for s in found.skipped {
+            self.skip(&s.path, s.kind, s.reason);
+        }
+        for e in found.errors {
+            self.error(e.path, e.reason);
+        }
+        self.local.stats.files += found.files;
+        self.local.stats.bytes += found.bytes;
+        if let Some(progress) = &self.options.progress {
+            progress.files.fetch_add(found.files, Ordering::Relaxed);
+            progress.bytes.fetch_add(found.bytes, Ordering::Relaxed);
+        }
+    }
+
     /// Classifies and scans one file's bytes: UTF-16 decoded, binary skipped by name,
     /// generated files named and scanned by the format-specific rules.
     fn scan_bytes(&mut self, shown: &str, bytes: &[u8]) {
+        if crate::archive::is_archive(shown, bytes) {
+            return self.scan_archive(shown, bytes);
+        }
         let content = classify(bytes);
         let text = match &content {
             Content::Text(text) => text.as_ref(),
