@@ -71,6 +71,11 @@ pub(crate) fn read(path: &Path) -> Result<Option<ParsedIndex>, GitError> {
     })
 }
 
+/// Whether `data` parses as an index (for the fuzz target).
+pub(crate) fn parse_bytes(data: &[u8]) -> bool {
+    matches!(parse(data), Ok(Some(_)))
+}
+
 fn be32(data: &[u8], at: usize) -> Result<u32, String> {
     data.get(at..at + 4)
         .and_then(|b| b.try_into().ok())
