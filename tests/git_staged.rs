@@ -306,3 +306,21 @@ fn a_sparse_index_is_read() {
     assert_eq!((code, findings.len()), (1, 1), "{stderr}");
     assert_eq!(findings[0]["path"], "inside/new.ini");
 }
+
+#[test]
+fn a_non_utf8_path_keeps_its_bytes_in_json() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = Repo::init();
+    repo.write("readme.md", "hello\n");
+    repo.commit_all("base");
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.env");
+    std::fs::write(repo.path().join(name), format!("token = {TOKEN_A}\n")).expect("write");
+    repo.git(&["add", "-A"]);
+    let (code, findings, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!((code, findings.len()), (1, 1), "{stderr}");
+    assert_eq!(findings[0]["path"], "caf\u{FFFD}.env");
+    assert_eq!(
+        findings[0]["path_bytes"],
+        serde_json::json!([99, 97, 102, 233, 46, 101, 110, 118])
+    );
+}

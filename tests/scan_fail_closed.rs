@@ -676,3 +676,19 @@ with zipfile.ZipFile("bomb.zip", "w", zipfile.ZIP_DEFLATED) as z:
     assert_eq!(report["skipped"][0]["path"], "bomb.zip!zeros.txt");
     assert_eq!(report["skipped"][0]["kind"], "large");
 }
+
+#[test]
+fn a_non_utf8_file_name_keeps_its_bytes_in_json() {
+    use std::os::unix::ffi::OsStrExt;
+    let tree = Tree::new();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.env");
+    fs::write(tree.root().join(name), format!("TOKEN={T1}\n")).expect("write");
+    let r = scan(&tree, &["--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let found = r.json();
+    assert_eq!(found[0]["path"], "caf\u{FFFD}.env");
+    assert_eq!(
+        found[0]["path_bytes"],
+        serde_json::json!([99, 97, 102, 233, 46, 101, 110, 118])
+    );
+}

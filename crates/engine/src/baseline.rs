@@ -155,6 +155,7 @@ mod tests {
             commit: None,
             access: None,
             decoded: Vec::new(),
+            path_bytes: None,
         }
     }
 

@@ -32,6 +32,10 @@ pub struct Finding {
     pub description: String,
     /// Relative to the scan root as the user named it, `/`-separated.
     pub path: String,
+    /// The path's raw bytes when they are not UTF-8 (`path` then holds U+FFFD in their
+    /// place): what a tool needs to open the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<Vec<u8>>,
     /// 1-based.
     pub line: usize,
     /// 1-based, in characters.

@@ -500,6 +500,7 @@ mod tests {
             }),
             access: None,
             decoded: Vec::new(),
+            path_bytes: None,
         }
     }
 

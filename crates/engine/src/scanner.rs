@@ -459,6 +459,7 @@ impl Scanner {
             commit: None,
             access: None,
             decoded: Vec::new(),
+            path_bytes: None,
         }
     }
 }

@@ -260,6 +260,28 @@ fn display_root(root: &Path) -> String {
     s
 }
 
+/// The raw bytes of `path` as shown (without a leading `./`), when `shown` had to replace
+/// some of them because they are not UTF-8.
+fn raw_path(path: &Path, shown: &str) -> Option<Vec<u8>> {
+    if !shown.contains('\u{FFFD}') {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut bytes = path.as_os_str().as_bytes();
+        while let Some(rest) = bytes.strip_prefix(b"./") {
+            bytes = rest;
+        }
+        crate::unread::non_utf8_bytes(bytes)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 /// `/`-separated on Windows; elsewhere a backslash is part of a file name and kept.
 fn slashes(path: String) -> String {
     if cfg!(windows) {
@@ -423,8 +445,14 @@ impl<'a> Worker<'a> {
             return self.skip_large(&shown, self.buf.len() as u64);
         }
         let buf = std::mem::take(&mut self.buf);
+        let before = self.local.findings.len();
         self.scan_bytes(&shown, &buf);
         self.buf = buf;
+        if let Some(raw) = raw_path(path, &shown) {
+            for f in &mut self.local.findings[before..] {
+                f.path_bytes = Some(raw.clone());
+            }
+        }
     }
 
     /// Standard input, read to its end (within the size limit) and scanned as one file.

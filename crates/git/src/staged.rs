@@ -143,10 +143,15 @@ pub fn scan_staged(
             }
             _ => AddedLines::all(),
         };
+        let raw = sg_engine::unread::non_utf8_bytes(&change.path);
         out.findings.extend(
             found
                 .into_iter()
-                .filter(|f| added.touches(f.line, f.end_line)),
+                .filter(|f| added.touches(f.line, f.end_line))
+                .map(|mut f| {
+                    f.path_bytes.clone_from(&raw);
+                    f
+                }),
         );
     }
     out.findings.sort_by(|a, b| {
