@@ -158,3 +158,24 @@ fn staged_utf16_text_is_decoded_and_scanned() {
     assert_eq!(findings[0]["path"], "win.ini");
     assert_eq!(findings[0]["line"], 2);
 }
+
+#[test]
+fn a_staged_archive_is_opened_not_refused() {
+    let repo = Repo::init();
+    repo.write("readme.md", "hello\n");
+    repo.commit_all("base");
+    let script = format!(
+        "import zipfile\nwith zipfile.ZipFile('deploy.zip', 'w', zipfile.ZIP_DEFLATED) as z:\n    z.writestr('conf/prod.env', 'token: {TOKEN_A}\\n')\n"
+    );
+    let ok = Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(repo.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "python3 builds the zip");
+    repo.git(&["add", "deploy.zip"]);
+    let (code, findings, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!((code, findings.len()), (1, 1), "{stderr}");
+    assert_eq!(findings[0]["path"], "deploy.zip!conf/prod.env");
+}

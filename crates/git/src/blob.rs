@@ -40,7 +40,7 @@ pub(crate) enum TextRead<'odb> {
     Text(OdbObject<'odb>),
     /// UTF-16 text, decoded to UTF-8.
     Decoded(Vec<u8>),
-    Binary,
+    Binary(OdbObject<'odb>),
     Large(u64),
 }
 
@@ -50,7 +50,7 @@ impl TextRead<'_> {
         match self {
             TextRead::Text(object) => Some(object.data()),
             TextRead::Decoded(bytes) => Some(bytes),
-            TextRead::Binary | TextRead::Large(_) => None,
+            TextRead::Binary(_) | TextRead::Large(_) => None,
         }
     }
 }
@@ -76,7 +76,7 @@ pub(crate) fn read_text<'odb>(
         sg_engine::text::Content::Text(std::borrow::Cow::Borrowed(_)) => Some(None),
     };
     Ok(match decoded {
-        None => TextRead::Binary,
+        None => TextRead::Binary(object),
         Some(Some(bytes)) => TextRead::Decoded(bytes),
         Some(None) => TextRead::Text(object),
     })

@@ -302,7 +302,7 @@ fn scan_blob(
     };
     let shown = format!("{path} (commit {commit})");
     let result = match &content {
-        TextRead::Binary => {
+        TextRead::Binary(_) => {
             out.stats.skipped_binary += 1;
             out.stats.skipped.push(Skipped::new(
                 shown,

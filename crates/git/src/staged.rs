@@ -91,7 +91,23 @@ pub fn scan_staged(
                 );
                 continue;
             }
-            TextRead::Binary => {
+            TextRead::Binary(object) if sg_engine::archive::is_archive(&path, object.data()) => {
+                // An archive is opened and its members scanned, every line counted as new.
+                let found = sg_engine::archive::scan_archive(
+                    scanner,
+                    &path,
+                    object.data(),
+                    opts.max_file_size,
+                );
+                out.stats.blobs_scanned += found.files;
+                out.stats.bytes_scanned += found.bytes;
+                out.findings.extend(scanner.path_findings(&path));
+                out.findings.extend(found.findings);
+                out.stats.skipped.extend(found.skipped);
+                out.stats.errors.extend(found.errors);
+                continue;
+            }
+            TextRead::Binary(_) => {
                 out.stats.skipped_binary += 1;
                 out.findings.extend(scanner.path_findings(&path));
                 refuse(
