@@ -600,6 +600,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_file_that_vanishes_between_listing_and_reading_is_an_error() {
+        let rules = sg_rules::RuleSet::from_config_text("", Path::new("t.toml")).expect("rules");
+        let scanner = Scanner::new(rules);
+        let options = WalkOptions::default();
+        let shared = Mutex::new(WalkOutcome::default());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let gone = dir.path().join("gone.env");
+        std::fs::write(&gone, "x").expect("write");
+        std::fs::remove_file(&gone).expect("remove");
+        {
+            let mut worker = Worker::new(&scanner, &options, &[], dir.path(), "", &shared);
+            worker.scan_file(&gone, "gone.env".into());
+        }
+        let outcome = shared.into_inner().expect("no poisoning");
+        assert_eq!(
+            outcome.errors,
+            vec![Unreadable::new(
+                "gone.env",
+                "vanished during the scan: cannot read"
+            )]
+        );
+        assert_eq!(outcome.stats.errors, 1);
+    }
+
+    #[test]
     fn root_display_forms() {
         assert_eq!(display_root(Path::new(".")), "");
         assert_eq!(display_root(Path::new("./")), "");
