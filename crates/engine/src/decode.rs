@@ -82,13 +82,17 @@ pub fn segments(bytes: &[u8]) -> Vec<Decoded> {
     out
 }
 
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+/// Built once: constructing an engine builds its lookup tables.
+const STANDARD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, CONFIG);
+const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, CONFIG);
+
 fn decode_run(run: &[u8]) -> Option<(Encoding, Vec<u8>)> {
-    use base64::alphabet;
-    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
     use base64::Engine;
-    let config = GeneralPurposeConfig::new()
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(true);
     let bare = run.strip_suffix(b"==").or_else(|| run.strip_suffix(b"="));
     let bare = bare.unwrap_or(run);
     if bare.len() >= 2 * MIN_DECODED
@@ -102,14 +106,8 @@ fn decode_run(run: &[u8]) -> Option<(Encoding, Vec<u8>)> {
     let standard = bare.iter().any(|b| matches!(b, b'+' | b'/'));
     let (encoding, engine) = match (url, standard) {
         (true, true) => return None,
-        (true, false) => (
-            Encoding::Base64Url,
-            GeneralPurpose::new(&alphabet::URL_SAFE, config),
-        ),
-        (false, _) => (
-            Encoding::Base64,
-            GeneralPurpose::new(&alphabet::STANDARD, config),
-        ),
+        (true, false) => (Encoding::Base64Url, &URL_SAFE),
+        (false, _) => (Encoding::Base64, &STANDARD),
     };
     // A length of 1 mod 4 is never valid base64: the run's last character belongs to
     // what follows it.
