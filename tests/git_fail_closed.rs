@@ -179,3 +179,19 @@ fn a_staged_archive_is_opened_not_refused() {
     assert_eq!((code, findings.len()), (1, 1), "{stderr}");
     assert_eq!(findings[0]["path"], "deploy.zip!conf/prod.env");
 }
+
+#[test]
+fn fail_on_skip_fails_a_history_scan_that_skipped_a_binary_blob() {
+    let repo = Repo::init();
+    std::fs::write(
+        repo.path().join("logo.png"),
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+    )
+    .expect("write");
+    repo.commit_all("image");
+    let (code, stderr) = scan_within(&repo, &["--git"], Duration::from_secs(60));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stderr) = scan_within(&repo, &["--git", "--fail-on-skip"], Duration::from_secs(60));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--fail-on-skip"), "{stderr}");
+}

@@ -385,11 +385,17 @@ pub fn report(
         );
         return Ok(ExitCode::from(super::EXIT_INPUT_ERROR));
     }
-    if args.fail_on_skip && !unread.skipped.is_empty() {
+    // History scans count what they skip without naming it: the counts decide too.
+    let counted = stats.skipped_binary + stats.skipped_large + skipped_generated;
+    if args.fail_on_skip && (!unread.skipped.is_empty() || counted > 0) {
+        let count = (unread.skipped.len() as u64).max(counted);
         eprintln!(
-            "error: {} file(s) skipped and --fail-on-skip is set (exit 2): {}",
-            unread.skipped.len(),
-            names(unread.skipped.iter().map(|s| s.path.as_str()))
+            "error: {count} file(s) skipped and --fail-on-skip is set (exit 2): {}",
+            if unread.skipped.is_empty() {
+                "see the counts above".to_owned()
+            } else {
+                names(unread.skipped.iter().map(|s| s.path.as_str()))
+            }
         );
         return Ok(ExitCode::from(super::EXIT_INPUT_ERROR));
     }
