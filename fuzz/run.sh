@@ -15,7 +15,7 @@ fi
 for target in env_parser rule_loader scanner index_reader key_format; do
     echo "== fuzz $target for ${SECONDS_EACH}s"
     mkdir -p "corpus/$target"
-    cargo +nightly fuzz run "$target" "corpus/$target" -- \
+    cargo +nightly fuzz run -O "$target" "corpus/$target" -- \
         -max_total_time="$SECONDS_EACH" -max_len=65536 -rss_limit_mb=2048 -timeout=10
 done
 echo "== fuzzing done: every target ran ${SECONDS_EACH}s without a crash"

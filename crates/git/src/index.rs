@@ -99,7 +99,9 @@ fn parse(data: &[u8]) -> Result<Option<ParsedIndex>, String> {
     }
     let count = be32(data, 8)? as usize;
     let mut index = ParsedIndex {
-        paths: Vec::with_capacity(count * 32),
+        // The count is input: never reserve more than the file could hold (a fuzzed header
+        // claiming 2^32 entries asked for 32 GiB).
+        paths: Vec::with_capacity(count.saturating_mul(32).min(body_end)),
         entries: Vec::with_capacity(count.min(body_end / 62)),
         cache_tree: HashMap::new(),
     };
@@ -375,6 +377,14 @@ impl ParsedIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_entry_count_in_a_tiny_index_is_an_error_not_an_allocation() {
+        // Found by the index_reader fuzz target: DIRC, version 2, 0xFFFFFFFF entries.
+        let mut data = b"DIRC\0\0\0\x02\xff\xff\xff\xff".to_vec();
+        data.extend(Sha1::digest(&data));
+        assert!(parse(&data).is_err());
+    }
 
     #[test]
     fn varints_follow_gits_offset_encoding() {
