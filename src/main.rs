@@ -3,7 +3,7 @@
 
 mod cmd;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Keeps credentials out of places they don't belong.
@@ -33,6 +33,13 @@ enum Command {
     Access(cmd::access::AccessArgs),
     /// Run the access server that owns a team's store, or create its account (`server init`).
     Server(cmd::server::ServerArgs),
+    /// Print a shell completion script (bash, zsh, fish or powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: cmd::docs::Shell,
+    },
+    /// Print the man page (roff): `secrets-guard man > secrets-guard.1`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -45,6 +52,8 @@ fn main() -> ExitCode {
         Command::Env(c) => cmd::env::run(c),
         Command::Access(args) => cmd::access::run(args),
         Command::Server(args) => cmd::server::run(args),
+        Command::Completions { shell } => cmd::docs::completions(Cli::command(), shell),
+        Command::Man => cmd::docs::man(Cli::command()),
     };
     match result {
         Ok(code) => code,

@@ -185,3 +185,59 @@ fn the_repository_ships_a_pre_commit_framework_manifest() {
     assert!(text.contains("id: secrets-guard"));
     assert!(text.contains("scan --staged"));
 }
+
+#[test]
+fn a_clean_merge_is_checked_by_the_pre_merge_commit_hook() {
+    let repo = Repo::init();
+    std::fs::copy(&repo.rules, repo.path().join(".secrets-guard.toml")).expect("copy rules");
+    repo.write("README.md", "hello\n");
+    repo.commit_all("base");
+    // The secret reaches a branch without the hook (committed elsewhere, --no-verify).
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("config/prod.yaml", &format!("api_token: {TOKEN_A}\n"));
+    repo.commit_all("leak on a branch");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("docs.md", "docs\n");
+    repo.commit_all("diverge");
+
+    let out = install(&repo.path(), false);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("pre-merge-commit hook"), "{stdout}");
+    assert!(repo.path().join(".git/hooks/pre-merge-commit").exists());
+
+    // `git merge` commits a clean merge without running pre-commit: pre-merge-commit runs.
+    let out = Command::new("git")
+        .current_dir(repo.path())
+        .env("PATH", path_with_binary())
+        .env("GIT_AUTHOR_NAME", "Alice Example")
+        .env("GIT_AUTHOR_EMAIL", "alice@example.com")
+        .env("GIT_COMMITTER_NAME", "Alice Example")
+        .env("GIT_COMMITTER_EMAIL", "alice@example.com")
+        .env("GIT_CONFIG_GLOBAL", NO_GLOBAL_CONFIG)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "merge",
+            "--no-ff",
+            "-m",
+            "merge",
+            "feature",
+        ])
+        .output()
+        .expect("git runs");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "the merge went through: {all}");
+    assert!(all.contains("config/prod.yaml"), "{all}");
+    let head_parents = repo.git(&["rev-list", "--parents", "-n", "1", "HEAD"]);
+    assert_eq!(
+        head_parents.split_whitespace().count(),
+        2,
+        "no merge commit was made"
+    );
+}

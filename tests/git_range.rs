@@ -157,3 +157,48 @@ fn a_base_present_but_cut_off_by_the_shallow_boundary_is_an_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_range_that_allows_its_own_secret_is_judged_by_the_base_config() {
+    let repo = Repo::init();
+    std::fs::copy(&repo.rules, repo.path().join(".secrets-guard.toml")).expect("config");
+    repo.write("README", "base\n");
+    let base = repo.commit_all("base with the team's config");
+    // The pull request adds a secret and an allowlist that lets everything through.
+    let rules = std::fs::read_to_string(&repo.rules).expect("rules");
+    repo.write(
+        ".secrets-guard.toml",
+        &format!("{rules}\n[allowlist]\npaths = ['''.*''']\n"),
+    );
+    repo.write("deploy.env", &format!("TOKEN={TOKEN_A}\n"));
+    repo.commit_all("add deploy config");
+
+    let out = support::sg()
+        .current_dir(repo.path())
+        .args(["scan", "--git", "--format", "json", "--range"])
+        .arg(format!("{base}..HEAD"))
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("changes .secrets-guard.toml"),
+        "warned: {stderr}"
+    );
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0]["path"], "deploy.env");
+
+    // A range that leaves the config alone uses it, without a warning.
+    let head = repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    repo.write("notes.txt", "hello\n");
+    repo.commit_all("notes");
+    let out = support::sg()
+        .current_dir(repo.path())
+        .args(["scan", "--git", "--range"])
+        .arg(format!("{head}..HEAD"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+}

@@ -246,3 +246,81 @@ fn a_split_index_fails_closed_and_says_how_to_fix_it() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("no-split-index"), "{stderr}");
 }
+
+#[test]
+fn a_moved_or_copied_secret_already_in_head_does_not_block() {
+    let repo = Repo::init();
+    let body: String = (0..20).map(|i| format!("setting_{i} = {i}\n")).collect();
+    repo.write("conf/old.ini", &format!("{body}token = {TOKEN_A}\n"));
+    repo.commit_all("secret already committed");
+
+    // A pure rename, and a rename with a small edit.
+    repo.git(&["mv", "conf/old.ini", "conf/new.ini"]);
+    let (code, findings, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!((code, findings.len()), (0, 0), "{stderr}");
+    repo.write(
+        "conf/new.ini",
+        &format!("{body}token = {TOKEN_A}\nextra = 1\n"),
+    );
+    repo.git(&["add", "-A"]);
+    let (code, findings, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!((code, findings.len()), (0, 0), "{stderr}");
+
+    // A copy of a file still in HEAD.
+    repo.commit_all("moved");
+    std::fs::copy(
+        repo.path().join("conf/new.ini"),
+        repo.path().join("conf/copy.ini"),
+    )
+    .expect("copy");
+    repo.git(&["add", "conf/copy.ini"]);
+    let (code, findings, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!((code, findings.len()), (0, 0), "{stderr}");
+
+    // A new secret in the moved file still blocks, on its own line.
+    repo.write(
+        "conf/copy.ini",
+        &format!("{body}token = {TOKEN_A}\nextra = 1\nsecond = {TOKEN_B}\n"),
+    );
+    repo.git(&["add", "conf/copy.ini"]);
+    let (code, findings, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!((code, findings.len()), (1, 1), "{stderr}");
+    assert_eq!(findings[0]["line"], 23);
+}
+
+#[test]
+fn a_sparse_index_is_read() {
+    let repo = Repo::init();
+    repo.write("inside/app.py", "print('hi')\n");
+    repo.write("outside/old.ini", &format!("token = {TOKEN_A}\n"));
+    repo.commit_all("base");
+    repo.git(&["sparse-checkout", "init", "--cone", "--sparse-index"]);
+    repo.git(&["sparse-checkout", "set", "inside"]);
+    assert!(
+        !repo.path().join("outside/old.ini").exists(),
+        "outside the cone"
+    );
+    repo.write("inside/new.ini", &format!("token = {TOKEN_B}\n"));
+    repo.git(&["add", "inside/new.ini"]);
+    let (code, findings, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!((code, findings.len()), (1, 1), "{stderr}");
+    assert_eq!(findings[0]["path"], "inside/new.ini");
+}
+
+#[test]
+fn a_non_utf8_path_keeps_its_bytes_in_json() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = Repo::init();
+    repo.write("readme.md", "hello\n");
+    repo.commit_all("base");
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.env");
+    std::fs::write(repo.path().join(name), format!("token = {TOKEN_A}\n")).expect("write");
+    repo.git(&["add", "-A"]);
+    let (code, findings, stderr) = repo.scan_json(&["--staged"]);
+    assert_eq!((code, findings.len()), (1, 1), "{stderr}");
+    assert_eq!(findings[0]["path"], "caf\u{FFFD}.env");
+    assert_eq!(
+        findings[0]["path_bytes"],
+        serde_json::json!([99, 97, 102, 233, 46, 101, 110, 118])
+    );
+}

@@ -228,7 +228,7 @@ fn allow_comments_suppress_their_line_only() {
 }
 
 #[test]
-fn lockfile_hashes_source_maps_and_minified_bundles_do_not_fire() {
+fn lockfile_hashes_do_not_fire_and_generated_files_keep_format_specific_findings() {
     let (_c, cfg) = config();
     let tree = tempfile::tempdir().expect("tempdir");
     let root = tree.path();
@@ -275,12 +275,20 @@ fn lockfile_hashes_source_maps_and_minified_bundles_do_not_fire() {
             )
         })
         .collect();
-    // The lockfile's non-checksum field is still scanned.
+    // The lockfile's non-checksum field is still scanned. Generated files (judged by
+    // content: a source map, a minified bundle; the one-line `app.min.js` is neither) are
+    // still scanned by format-specific rules such as the demo token's.
     assert_eq!(
         got,
-        vec![("package-lock.json".into(), 6), ("src/app.js".into(), 1)]
+        vec![
+            ("dist/app.js.map".into(), 1),
+            ("dist/app.min.js".into(), 1),
+            ("dist/bundle.js".into(), 1),
+            ("package-lock.json".into(), 6),
+            ("src/app.js".into(), 1)
+        ]
     );
-    assert!(stderr.contains("3 generated"), "{stderr}");
+    assert!(stderr.contains("2 generated"), "{stderr}");
 }
 
 #[test]
@@ -322,7 +330,8 @@ fn unreadable_directory_is_reported_and_counted() {
     };
     let r = run(cmd.args(["scan", "--format", "json", "--config"]).arg(&cfg));
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).expect("chmod");
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    // Fails closed: the rest is scanned and reported, then exit 2.
+    assert_eq!(r.code, 2, "{}", r.stderr);
     let found: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
     assert_eq!(paths(&found), vec!["open.env"]);
     assert!(r.stderr.contains("locked"), "{}", r.stderr);

@@ -34,10 +34,10 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitCode> {
         vec![args.output.clone()],
         args.threads,
         args.max_file_size,
+        None,
     )?;
-    for problem in &outcome.problems {
-        eprintln!("warning: {problem}");
-    }
+    // A baseline records what was read; what was not is named, as a scan names it.
+    super::scan::print_unread(&outcome.skipped, &outcome.errors, true);
     let baseline = Baseline::from_findings(&outcome.findings);
     baseline.save(&args.output)?;
     eprintln!(

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod baseline;
+pub mod docs;
 pub mod env;
 pub mod hook;
 pub mod leaks;

@@ -3,8 +3,9 @@
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use sg_engine::report::{self, ReportFormat, ReportOptions};
-use sg_engine::{Baseline, Finding, ScanStats, Scanner, WalkOptions};
+use sg_engine::report::{self, ReportFormat, ReportOptions, Unread};
+use sg_engine::unread::escape_controls;
+use sg_engine::{Baseline, Finding, ScanStats, Scanner, Skipped, Unreadable, WalkOptions};
 use sg_rules::RuleSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -18,6 +19,8 @@ pub const DEFAULT_BASELINE: &str = ".secrets-guard-baseline.json";
 pub enum OutputFormat {
     Human,
     Json,
+    /// `{"findings": [...], "skipped": [{path, reason}], "errors": [{path, reason}]}`.
+    JsonReport,
     Sarif,
 }
 
@@ -27,9 +30,19 @@ pub enum GitReaderArg {
     Odb,
 }
 
+/// `--threads`: at least 1 (leave it out for one per core).
+fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (leave --threads out for one thread per core)".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Files or directories to scan (working-tree mode), or the repository (git modes).
+    /// Files or directories to scan (working-tree mode; `-` reads standard input), or the
+    /// repository (git modes).
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Rule config (`.secrets-guard.toml` or a gitleaks config). Default: `.secrets-guard.toml` at the scan root, if present.
@@ -38,9 +51,22 @@ pub struct ScanArgs {
     /// Report only findings that are not in this baseline file.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Report format: `path:line:col` lines for people, a JSON array, or SARIF 2.1.0 for code scanning.
+    /// Report format: `path:line:col` lines for people, a JSON array, a JSON object that also
+    /// names what was skipped or unreadable (`json-report`), or SARIF 2.1.0 for code scanning.
     #[arg(long, value_enum, default_value = "human")]
     pub format: OutputFormat,
+    /// Warn about inputs that cannot be read instead of failing the scan (exit 2) on them.
+    #[arg(long)]
+    pub skip_unreadable: bool,
+    /// Fail the scan (exit 2) if any file was skipped: over --max-file-size, binary or generated.
+    #[arg(long)]
+    pub fail_on_skip: bool,
+    /// SARIF: describe every rule, not only the rules that fired.
+    #[arg(long)]
+    pub sarif_all_rules: bool,
+    /// With `scan -`: the path standard input is reported under (and path rules see).
+    #[arg(long, value_name = "PATH")]
+    pub stdin_name: Option<String>,
     /// Write the report to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -50,8 +76,8 @@ pub struct ScanArgs {
     /// Skip files (and blobs) larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_file_size: u64,
-    /// Worker threads (default: one per core).
-    #[arg(long, value_name = "N")]
+    /// Worker threads (default: one per core; at most 4 per core).
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Exit code to use when there are findings.
     #[arg(long, value_name = "N", default_value_t = 1)]
@@ -111,18 +137,33 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         args.baseline.iter().cloned().collect(),
         args.threads,
         args.max_file_size,
+        args.stdin_name.clone(),
     )?;
-    for problem in &outcome.problems {
-        eprintln!("warning: {problem}");
-    }
     report(
         args,
         outcome.findings,
         &outcome.stats,
         outcome.skipped_generated,
+        Unread {
+            skipped: &outcome.skipped,
+            errors: &outcome.errors,
+        },
         scanner.rules(),
         started.elapsed(),
     )
+}
+
+/// The thread count to use: `requested` capped at 4 per core, with a note when lowered.
+pub fn threads(requested: Option<usize>) -> Option<usize> {
+    let requested = requested?;
+    let (n, capped) = sg_engine::walk::cap_threads(requested);
+    if capped {
+        eprintln!(
+            "note: --threads {requested} lowered to {n} (4 per available core): more threads \
+             only contend for the same cores"
+        );
+    }
+    Some(n)
 }
 
 /// The working-tree scan shared by `scan` and `baseline`: config discovery at the first
@@ -135,25 +176,94 @@ pub(crate) fn walk(
     mut exclude: Vec<PathBuf>,
     threads: Option<usize>,
     max_file_size: u64,
+    stdin_name: Option<String>,
 ) -> anyhow::Result<(sg_engine::WalkOutcome, Scanner)> {
-    let root = scan_root(paths);
+    let first = paths.first().map_or(Path::new("."), PathBuf::as_path);
+    let start = if first.as_os_str() == sg_engine::walk::STDIN {
+        Path::new(".")
+    } else {
+        first
+    };
+    let cwd = std::env::current_dir().context("the current directory")?;
     let config_in_use = config
         .map(Path::to_path_buf)
-        .or_else(|| Some(root.join(".secrets-guard.toml")).filter(|p| p.is_file()));
-    let scanner = build_scanner(config, &root)?;
+        .or_else(|| sg_engine::discover::find_config(start, &cwd));
+    let scanner = scanner_for(config_in_use.as_deref())?;
+    let root = scan_root(paths);
     exclude.extend(config_in_use);
     exclude.push(root.join(DEFAULT_BASELINE));
+    let progress = std::sync::Arc::new(sg_engine::walk::WalkProgress::default());
     let options = WalkOptions {
-        threads: threads.unwrap_or(0),
+        threads: self::threads(threads).unwrap_or(0),
         max_file_size,
         exclude,
+        stdin_name,
+        progress: Some(progress.clone()),
     };
-    let outcome = sg_engine::scan_paths(&scanner, paths, &options)?;
-    Ok((outcome, scanner))
+    let display = WalkDisplay::start(progress);
+    let outcome = sg_engine::scan_paths(&scanner, paths, &options);
+    display.finish();
+    Ok((outcome?, scanner))
 }
 
-/// Where `.secrets-guard.toml` is looked for: the first path if it is a directory, else
-/// the directory holding it.
+/// A progress spinner on stderr for a working-tree scan that runs longer than a second,
+/// when stderr is a terminal: files and bytes read so far.
+struct WalkDisplay {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WalkDisplay {
+    fn start(progress: std::sync::Arc<sg_engine::walk::WalkProgress>) -> WalkDisplay {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        if !std::io::stderr().is_terminal() {
+            return WalkDisplay { done, thread: None };
+        }
+        let stop = done.clone();
+        let thread = std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut bar: Option<indicatif::ProgressBar> = None;
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+                if started.elapsed() < Duration::from_secs(1) {
+                    continue;
+                }
+                let bar = bar.get_or_insert_with(|| {
+                    let bar = indicatif::ProgressBar::new_spinner();
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{spinner} scanning: {msg} ({elapsed})",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                    );
+                    bar
+                });
+                let files = progress.files.load(Ordering::Relaxed);
+                let mb = progress.bytes.load(Ordering::Relaxed) as f64 / 1_000_000.0;
+                bar.set_message(format!("{files} files, {mb:.1} MB"));
+                bar.tick();
+            }
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+        });
+        WalkDisplay {
+            done,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Where the default baseline file is looked for: the first path if it is a directory,
+/// else the directory holding it.
 fn scan_root(paths: &[PathBuf]) -> PathBuf {
     let first = paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
     if first.is_dir() {
@@ -167,30 +277,45 @@ fn scan_root(paths: &[PathBuf]) -> PathBuf {
 }
 
 /// Builds the scanner for a scan rooted at `root`: `--config` if given, else
-/// `.secrets-guard.toml` in `root` if present, else the default rules. Shared by every scan mode.
+/// `.secrets-guard.toml` in `root` if present, else the default rules. Shared by the git
+/// scan modes, whose root is the top of the working tree.
 pub fn load_scanner(args: &ScanArgs, root: &Path) -> anyhow::Result<Scanner> {
-    build_scanner(args.config.as_deref(), root)
+    let discovered = root.join(sg_engine::discover::CONFIG_NAME);
+    let config = args
+        .config
+        .clone()
+        .or_else(|| Some(discovered).filter(|p| p.is_file()));
+    scanner_for(config.as_deref())
 }
 
-fn build_scanner(config: Option<&Path>, root: &Path) -> anyhow::Result<Scanner> {
-    let discovered = root.join(".secrets-guard.toml");
-    let rules = match (config, discovered.is_file()) {
-        (Some(path), _) => RuleSet::from_config_file(path)?,
-        (None, true) => RuleSet::from_config_file(&discovered)?,
-        (None, false) => RuleSet::default_rules().context("the built-in rules")?,
+/// The config file the scan uses, for the summary.
+static CONFIG_IN_USE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn scanner_for(config: Option<&Path>) -> anyhow::Result<Scanner> {
+    let rules = match config {
+        Some(path) => RuleSet::from_config_file(path)?,
+        None => RuleSet::default_rules().context("the built-in rules")?,
     };
+    let shown = config.map_or_else(
+        || "the default rules (no .secrets-guard.toml found)".to_owned(),
+        |p| escape_controls(&p.display().to_string()).into_owned(),
+    );
+    let _ = CONFIG_IN_USE.set(shown);
     Ok(Scanner::new(rules))
 }
 
 /// Reports findings the same way for every scan mode: findings enrichment (access-store
 /// lookups), baseline filtering, revocation, the chosen format, the summary on stderr, and
-/// the exit code. `rules` are the scanner's own (SARIF's rule metadata), and
-/// `skipped_generated` counts files skipped as generated, where the mode knows it.
+/// the exit code. `rules` are the scanner's own (SARIF's rule metadata),
+/// `skipped_generated` counts files skipped as generated, where the mode knows it, and
+/// `unread` names what was skipped or could not be read: an unreadable input fails the scan
+/// (exit 2) once everything else is reported, unless `--skip-unreadable`.
 pub fn report(
     args: &ScanArgs,
     findings: Vec<Finding>,
     stats: &ScanStats,
     skipped_generated: u64,
+    unread: Unread<'_>,
     rules: &RuleSet,
     elapsed: Duration,
 ) -> anyhow::Result<ExitCode> {
@@ -241,14 +366,16 @@ pub fn report(
     let format = match args.format {
         OutputFormat::Human => ReportFormat::Human,
         OutputFormat::Json => ReportFormat::Json,
+        OutputFormat::JsonReport => ReportFormat::JsonReport,
         OutputFormat::Sarif => ReportFormat::Sarif,
     };
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let options = ReportOptions {
         show_secrets: args.show_secrets,
         color: to_terminal && !matches!(std::env::var_os("NO_COLOR"), Some(v) if !v.is_empty()),
+        sarif_all_rules: args.sarif_all_rules,
     };
-    let bytes = report::render(format, &findings, Some(rules), options)?;
+    let bytes = report::render_with_unread(format, &findings, unread, Some(rules), options)?;
     match &args.output {
         Some(path) => report::write_atomically(path, &bytes)?,
         None => {
@@ -261,6 +388,10 @@ pub fn report(
         }
     }
     // 5. Summary and exit code.
+    print_unread(unread.skipped, unread.errors, args.skip_unreadable);
+    if let Some(config) = CONFIG_IN_USE.get() {
+        eprintln!("config: {config}");
+    }
     eprintln!(
         "{}",
         report::summary(stats, skipped_generated, findings.len(), elapsed)
@@ -269,9 +400,60 @@ pub fn report(
         eprintln!("error: nothing was revoked: {reason}");
         return Ok(ExitCode::from(super::EXIT_REFUSED));
     }
+    if !unread.errors.is_empty() && !args.skip_unreadable {
+        eprintln!(
+            "error: {} input(s) could not be read, so the scan cannot vouch for them (exit 2; \
+             --skip-unreadable to only warn): {}",
+            unread.errors.len(),
+            names(unread.errors.iter().map(|e| e.path.as_str()))
+        );
+        return Ok(ExitCode::from(super::EXIT_INPUT_ERROR));
+    }
+    // History scans count what they skip without naming it: the counts decide too.
+    let counted = stats.skipped_binary + stats.skipped_large + skipped_generated;
+    if args.fail_on_skip && (!unread.skipped.is_empty() || counted > 0) {
+        let count = (unread.skipped.len() as u64).max(counted);
+        eprintln!(
+            "error: {count} file(s) skipped and --fail-on-skip is set (exit 2): {}",
+            if unread.skipped.is_empty() {
+                "see the counts above".to_owned()
+            } else {
+                names(unread.skipped.iter().map(|s| s.path.as_str()))
+            }
+        );
+        return Ok(ExitCode::from(super::EXIT_INPUT_ERROR));
+    }
     Ok(if findings.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(args.exit_code)
     })
+}
+
+/// How many skipped files the summary names one by one; `--format json-report` lists all.
+const SKIPPED_SHOWN: usize = 20;
+
+/// Every unreadable input, by name, then the skipped files (the first few), on stderr.
+pub fn print_unread(skipped: &[Skipped], errors: &[Unreadable], skip_unreadable: bool) {
+    let level = if skip_unreadable { "warning" } else { "error" };
+    for e in errors {
+        eprintln!("{level}: {e}");
+    }
+    for s in skipped.iter().take(SKIPPED_SHOWN) {
+        eprintln!("skipped: {s}");
+    }
+    if skipped.len() > SKIPPED_SHOWN {
+        eprintln!(
+            "skipped: … and {} more (--format json-report lists every one)",
+            skipped.len() - SKIPPED_SHOWN
+        );
+    }
+}
+
+/// Paths for one line of the summary, control characters escaped.
+fn names<'a>(paths: impl Iterator<Item = &'a str>) -> String {
+    paths
+        .map(|p| escape_controls(p).into_owned())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

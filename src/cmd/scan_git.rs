@@ -17,14 +17,22 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         .first()
         .cloned()
         .unwrap_or_else(|| PathBuf::from("."));
-    let scanner = scan::load_scanner(args, &sg_git::config_root(&repo))?;
     let start = Instant::now();
+    let range = match (&args.range, &args.since) {
+        (Some(range), _) => Some(range.clone()),
+        (None, Some(since)) => Some(format!("{since}..HEAD")),
+        (None, None) => None,
+    };
+    let scanner = match (&range, args.staged) {
+        (Some(spec), false) => range_scanner(args, &repo, spec)?,
+        _ => scan::load_scanner(args, &sg_git::config_root(&repo))?,
+    };
 
     let bar = ProgressDisplay::new(args.git && args.range.is_none() && args.since.is_none());
     let on_progress = |p: Progress| bar.update(p);
     let opts = GitScanOptions {
         max_file_size: args.max_file_size,
-        threads: args.threads,
+        threads: scan::threads(args.threads),
         all_lines: args.all_lines,
         progress: bar
             .bar
@@ -37,11 +45,6 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         },
     };
 
-    let range = match (&args.range, &args.since) {
-        (Some(range), _) => Some(range.clone()),
-        (None, Some(since)) => Some(format!("{since}..HEAD")),
-        (None, None) => None,
-    };
     let (what, result) = if args.staged {
         (
             "the staged changes",
@@ -67,6 +70,10 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         scan.findings,
         &stats.scan_stats(),
         0,
+        sg_engine::report::Unread {
+            skipped: &stats.skipped,
+            errors: &stats.errors,
+        },
         scanner.rules(),
         start.elapsed(),
     )?;
@@ -113,6 +120,48 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(code)
+}
+
+/// The scanner for a range: a range that changes `.secrets-guard.toml` is judged by the
+/// base revision's config (its rules and allowlists), with a warning, so a pull request
+/// cannot allow its own secrets. `--config` still wins, with the same warning.
+fn range_scanner(
+    args: &ScanArgs,
+    repo: &std::path::Path,
+    spec: &str,
+) -> anyhow::Result<sg_engine::Scanner> {
+    let name = sg_engine::discover::CONFIG_NAME;
+    let config = match sg_git::range_config(repo, spec, name) {
+        Ok(config) => config,
+        // The range itself cannot be resolved (a shallow clone, a typo): the scan reports
+        // why, with its fix.
+        Err(_) => return scan::load_scanner(args, &sg_git::config_root(repo)),
+    };
+    if !config.changed || args.config.is_some() {
+        if config.changed {
+            eprintln!("warning: the range {spec} changes {name}; --config is used as given");
+        }
+        return scan::load_scanner(args, &sg_git::config_root(repo));
+    }
+    let rules = match &config.base {
+        Some(bytes) => {
+            eprintln!(
+                "warning: the range {spec} changes {name}: its own lines are checked with the \
+                 base revision's config (rules and allowlists), not the changed one"
+            );
+            let text = String::from_utf8_lossy(bytes);
+            let shown = std::path::PathBuf::from(format!("{name} (at the base of {spec})"));
+            sg_rules::RuleSet::from_config_text(&text, &shown)?
+        }
+        None => {
+            eprintln!(
+                "warning: the range {spec} adds {name}: its own lines are checked with the \
+                 default rules, as at the base revision"
+            );
+            sg_rules::RuleSet::default_rules().context("the built-in rules")?
+        }
+    };
+    Ok(sg_engine::Scanner::new(rules))
 }
 
 /// A progress bar on stderr when stderr is a terminal; nothing otherwise.

@@ -111,7 +111,7 @@ impl Baseline {
     pub fn load(path: &Path) -> Result<Baseline, EngineError> {
         let text = std::fs::read_to_string(path).map_err(|source| EngineError::Read {
             path: path.to_path_buf(),
-            source,
+            reason: source,
         })?;
         Baseline::parse(&text, path)
     }
@@ -154,6 +154,8 @@ mod tests {
             environment: None,
             commit: None,
             access: None,
+            decoded: Vec::new(),
+            path_bytes: None,
         }
     }
 

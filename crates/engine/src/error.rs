@@ -6,11 +6,12 @@ use std::path::PathBuf;
 pub enum EngineError {
     #[error("{path}: no such file or directory")]
     NotFound { path: PathBuf },
-    #[error("{path}: cannot read: {source}")]
+    // The I/O error is in the message and deliberately not a `#[source]`: `{:#}` would
+    // print it twice ("No such file…: No such file…").
+    #[error("{path}: cannot read: {reason}")]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("{path}:{line}:{column}: not a secrets-guard baseline: {message}")]
     BadBaseline {
@@ -19,11 +20,10 @@ pub enum EngineError {
         column: usize,
         message: String,
     },
-    #[error("{path}: cannot write: {source}")]
+    #[error("{path}: cannot write: {reason}")]
     Write {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("cannot encode the report: {0}")]
     Encode(#[from] serde_json::Error),

@@ -32,6 +32,10 @@ pub struct Finding {
     pub description: String,
     /// Relative to the scan root as the user named it, `/`-separated.
     pub path: String,
+    /// The path's raw bytes when they are not UTF-8 (`path` then holds U+FFFD in their
+    /// place): what a tool needs to open the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<Vec<u8>>,
     /// 1-based.
     pub line: usize,
     /// 1-based, in characters.
@@ -50,6 +54,10 @@ pub struct Finding {
     pub commit: Option<CommitInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<AccessInfo>,
+    /// The encodings the secret was found under, outermost first (`["base64"]`): the
+    /// position is then the encoded segment's in the input. Empty for plain text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decoded: Vec<String>,
 }
 
 /// The stable fingerprint of a finding: `rule_id:path:sha256(secret)[..16 hex]`.

@@ -7,7 +7,10 @@
 //! ([`walk`]), baselines ([`baseline`]) and the report formats ([`report`]). Everything here
 //! is free of CLI concerns; every scan mode of the binary goes through it.
 
+pub mod archive;
 pub mod baseline;
+pub mod decode;
+pub mod discover;
 mod error;
 mod finding;
 pub mod generated;
@@ -15,11 +18,14 @@ pub mod lockfile;
 mod relocate;
 pub mod report;
 mod scanner;
+pub mod text;
+pub mod unread;
 pub mod walk;
 
 pub use baseline::{Baseline, BaselineEntry};
 pub use error::EngineError;
 pub use finding::{fingerprint, AccessInfo, CommitInfo, Finding, ScanStats};
 pub use report::{redact, ReportFormat, ReportOptions};
-pub use scanner::{ScanInput, Scanner};
+pub use scanner::{ScanInput, Scanner, Work};
+pub use unread::{SkipKind, Skipped, Unreadable};
 pub use walk::{scan_paths, WalkOptions, WalkOutcome};

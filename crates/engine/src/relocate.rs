@@ -86,6 +86,14 @@ regex = '''\b(dtk_[A-Za-z0-9]{20})\b'''
 keywords = ["dtk_"]
 
 [[rules]]
+id = "generic-assign"
+description = "Generic assignment"
+regex = '''gtk\s*=\s*"([A-Za-z0-9]{16,})"'''
+secretGroup = 1
+keywords = ["gtk"]
+tags = ["generic"]
+
+[[rules]]
 id = "conf-only"
 description = "Token in a .conf file"
 regex = '''\b(ctk_[A-Za-z0-9]{20})\b'''
@@ -133,12 +141,12 @@ paths = ['''(?:^|/)fixtures/''']
     }
 
     #[test]
-    fn generated_names_minified_content_and_allowlisted_paths() {
+    fn generated_content_and_allowlisted_paths() {
         let s = scanner();
+        // A short file is not generated whatever its name: moved as it is.
         let text = b"var t = \"dtk_Ab3De6Gh9Jk2Mn5Pq8St\";\n";
-        assert!(relocated(&s, text, "src/app.js", "dist/app.min.js").is_empty());
         assert_eq!(
-            relocated(&s, text, "dist/app.min.js", "src/app.js").len(),
+            relocated(&s, text, "src/app.js", "dist/app.min.js").len(),
             1
         );
         assert!(relocated(&s, text, "src/app.js", "fixtures/app.js").is_empty());
@@ -146,15 +154,19 @@ paths = ['''(?:^|/)fixtures/''']
             relocated(&s, text, "fixtures/app.js", "src/app.js").len(),
             1
         );
-        // One long line: minified as a script, plain text elsewhere.
+        // One long line: minified as a script (generic rules stay out), plain text elsewhere.
         let long = format!(
-            "var t = \"dtk_Ab3De6Gh9Jk2Mn5Pq8St\";{}\n",
+            "var t = \"dtk_Ab3De6Gh9Jk2Mn5Pq8St\"; gtk = \"Zq8vLm3Rt6Yp1Wk4\";{}\n",
             " ".repeat(2000)
         );
-        assert!(relocated(&s, long.as_bytes(), "bundle.txt", "bundle.js").is_empty());
+        let ids = |v: Vec<(String, usize)>| v.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
         assert_eq!(
-            relocated(&s, long.as_bytes(), "bundle.js", "bundle.txt").len(),
-            1
+            ids(relocated(&s, long.as_bytes(), "bundle.txt", "bundle.js")),
+            vec!["demo-token"]
+        );
+        assert_eq!(
+            ids(relocated(&s, long.as_bytes(), "bundle.js", "bundle.txt")),
+            vec!["demo-token", "generic-assign"]
         );
     }
 

@@ -4,6 +4,7 @@
 
 use crate::error::EngineError;
 use crate::finding::{Finding, ScanStats};
+use crate::unread::{escape_controls, Skipped, Unreadable};
 use serde_json::{json, Map, Value};
 use sg_rules::{Rule, RuleSet};
 use std::io::Write;
@@ -14,8 +15,19 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
     Human,
+    /// The findings as a JSON array.
     Json,
+    /// `{"findings": [...], "skipped": [...], "errors": [...]}`: the findings and, by name,
+    /// what the scan skipped or could not read.
+    JsonReport,
     Sarif,
+}
+
+/// What a scan did not read, by name, for the report formats that carry it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unread<'a> {
+    pub skipped: &'a [Skipped],
+    pub errors: &'a [Unreadable],
 }
 
 /// How to write a report.
@@ -25,6 +37,8 @@ pub struct ReportOptions {
     pub show_secrets: bool,
     /// ANSI colour in the human format.
     pub color: bool,
+    /// SARIF: describe every rule of the rule set, not only the rules that fired.
+    pub sarif_all_rules: bool,
 }
 
 const TOOL_NAME: &str = "secrets-guard";
@@ -55,6 +69,19 @@ pub fn render(
     rules: Option<&RuleSet>,
     options: ReportOptions,
 ) -> Result<Vec<u8>, EngineError> {
+    render_with_unread(format, findings, Unread::default(), rules, options)
+}
+
+/// [`render`], with what the scan skipped or could not read: listed by `json-report`, and
+/// in SARIF as the invocation's notifications (an unreadable input makes the invocation
+/// unsuccessful).
+pub fn render_with_unread(
+    format: ReportFormat,
+    findings: &[Finding],
+    unread: Unread<'_>,
+    rules: Option<&RuleSet>,
+    options: ReportOptions,
+) -> Result<Vec<u8>, EngineError> {
     let mut out = Vec::new();
     match format {
         ReportFormat::Human => write_human(&mut out, findings, options),
@@ -62,8 +89,22 @@ pub fn render(
             serde_json::to_writer_pretty(&mut out, &json_findings(findings, options))?;
             out.push(b'\n');
         }
+        ReportFormat::JsonReport => {
+            let report = json!({
+                "findings": json_findings(findings, options),
+                "skipped": unread.skipped,
+                "errors": unread.errors,
+            });
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            out.push(b'\n');
+        }
         ReportFormat::Sarif => {
-            serde_json::to_writer_pretty(&mut out, &sarif(findings, rules))?;
+            let rules_shown = match (rules, options.sarif_all_rules) {
+                (Some(set), true) => SarifRules::All(set),
+                (Some(set), false) => SarifRules::Fired(set),
+                (None, _) => SarifRules::None,
+            };
+            serde_json::to_writer_pretty(&mut out, &sarif_log(findings, rules_shown, unread))?;
             out.push(b'\n');
         }
     }
@@ -84,13 +125,24 @@ pub fn write_human(out: &mut Vec<u8>, findings: &[Finding], options: ReportOptio
         let _ = writeln!(
             out,
             "{bold}{}:{}:{}{reset}  {red}{}{reset}  {}",
-            f.path, f.line, f.column, f.rule_id, f.description
+            escape_controls(&f.path),
+            f.line,
+            f.column,
+            f.rule_id,
+            f.description
         );
         if !secret.is_empty() {
             let _ = writeln!(out, "    {secret}");
         }
         if let Some(env) = &f.environment {
             let _ = writeln!(out, "    {dim}environment:{reset} {env}");
+        }
+        if !f.decoded.is_empty() {
+            let _ = writeln!(
+                out,
+                "    {dim}decoded from:{reset} {}",
+                f.decoded.join(" → ")
+            );
         }
         if let Some(c) = &f.commit {
             let short = &c.id[..c.id.len().min(12)];
@@ -137,11 +189,34 @@ pub fn json_findings(findings: &[Finding], options: ReportOptions) -> Vec<Findin
         .collect()
 }
 
-/// A SARIF 2.1.0 log that GitHub code scanning accepts.
+/// Which rules a SARIF log describes.
+#[derive(Debug, Clone, Copy)]
+pub enum SarifRules<'a> {
+    /// Every rule of the set (`--sarif-all-rules`).
+    All(&'a RuleSet),
+    /// The rules that fired, with the set's metadata.
+    Fired(&'a RuleSet),
+    /// The rules that fired, described from the findings alone.
+    None,
+}
+
+/// A SARIF 2.1.0 log that GitHub code scanning accepts, describing every rule of `rules`.
 pub fn sarif(findings: &[Finding], rules: Option<&RuleSet>) -> Value {
+    let rules = rules.map_or(SarifRules::None, SarifRules::All);
+    sarif_log(findings, rules, Unread::default())
+}
+
+/// A SARIF 2.1.0 log: the results, the rules `rules` asks for, and one invocation whose
+/// `executionSuccessful` is false when an input could not be read; each unread input is a
+/// `toolExecutionNotifications` entry (`error` for unreadable, `note` for skipped).
+pub fn sarif_log(findings: &[Finding], rules: SarifRules<'_>, unread: Unread<'_>) -> Value {
     let mut ids: Vec<&str> = Vec::new();
     let mut descriptors: Vec<Value> = Vec::new();
-    if let Some(set) = rules {
+    let set = match rules {
+        SarifRules::All(set) | SarifRules::Fired(set) => Some(set),
+        SarifRules::None => None,
+    };
+    if let SarifRules::All(set) = rules {
         for rule in set.rules.iter().filter(|r| !r.skip_report) {
             ids.push(&rule.id);
             descriptors.push(rule_descriptor(&rule.id, &rule.description, Some(rule)));
@@ -150,10 +225,11 @@ pub fn sarif(findings: &[Finding], rules: Option<&RuleSet>) -> Value {
     for f in findings {
         if !ids.contains(&f.rule_id.as_str()) {
             ids.push(&f.rule_id);
-            descriptors.push(rule_descriptor(&f.rule_id, &f.description, None));
+            let rule = set.and_then(|s| s.get(&f.rule_id));
+            descriptors.push(rule_descriptor(&f.rule_id, &f.description, rule));
         }
     }
-    let generic: Vec<bool> = match rules {
+    let generic: Vec<bool> = match set {
         Some(set) => ids
             .iter()
             .map(|id| {
@@ -170,6 +246,26 @@ pub fn sarif(findings: &[Finding], rules: Option<&RuleSet>) -> Value {
             sarif_result(f, index, generic.get(index).copied().unwrap_or(false))
         })
         .collect();
+    let notification = |level: &str, path: &str, text: String| {
+        json!({
+            "level": level,
+            "message": { "text": text },
+            "locations": [{
+                "physicalLocation": { "artifactLocation": { "uri": artifact_uri(path) } }
+            }],
+        })
+    };
+    let notifications: Vec<Value> = unread
+        .errors
+        .iter()
+        .map(|e| notification("error", &e.path, format!("{}: {}", e.path, e.reason)))
+        .chain(
+            unread
+                .skipped
+                .iter()
+                .map(|s| notification("note", &s.path, format!("{}: {}", s.path, s.reason))),
+        )
+        .collect();
     json!({
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -183,6 +279,10 @@ pub fn sarif(findings: &[Finding], rules: Option<&RuleSet>) -> Value {
                     "rules": descriptors,
                 }
             },
+            "invocations": [{
+                "executionSuccessful": unread.errors.is_empty(),
+                "toolExecutionNotifications": notifications,
+            }],
             "results": results,
         }]
     })
@@ -345,7 +445,7 @@ fn write_strategy(path: &Path) -> WriteStrategy {
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
     let write_err = |source| EngineError::Write {
         path: path.to_path_buf(),
-        source,
+        reason: source,
     };
     if write_strategy(path) == WriteStrategy::Direct {
         let mut target = std::fs::OpenOptions::new()
@@ -399,6 +499,8 @@ mod tests {
                 summary: "add config".into(),
             }),
             access: None,
+            decoded: Vec::new(),
+            path_bytes: None,
         }
     }
 

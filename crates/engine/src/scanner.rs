@@ -1,7 +1,7 @@
 //! The two-stage scan of one input: keyword prefilter, then rule regexes over windows.
 
 use crate::finding::{fingerprint, Finding};
-use crate::{generated, lockfile};
+use crate::{decode, generated, lockfile};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use sg_rules::{Rule, RuleSet};
 use std::collections::HashMap;
@@ -20,6 +20,13 @@ const WINDOW_AFTER: usize = 256;
 /// line start. Single-line rules start at the hit's line start, which already covers
 /// patterns whose keyword sits after the secret (`"AKIA…" # aws`).
 const WINDOW_BEFORE: usize = 256;
+
+/// How far from a hit the scanner looks for the start or end of its line. Line-aligned
+/// windows keep single-line rules cheap on ordinary text, but on a 10 MB one-line JSON
+/// export every hit would otherwise search the whole line, in both directions: quadratic.
+/// Past this, a window starts or ends mid-line, so a match must lie within this distance of
+/// its keyword on very long lines (the default rules' matches are far shorter).
+const LINE_REACH: usize = 4 * 1024;
 
 /// After this many bytes scanned, the keyword DFA is built: about 2 ms of build time,
 /// which the DFA's faster search repays within a few MB.
@@ -85,6 +92,25 @@ pub struct Scanner {
     reach: Vec<OnceLock<Reach>>,
     /// Per rule: tagged `generic`, so it yields to a provider rule finding the same secret.
     generic: Vec<bool>,
+    /// What the scans so far have cost, for tests that bound the work on hostile input.
+    work: WorkCounters,
+}
+
+/// The work a scanner has done: how often rule regexes ran and over how many bytes, and
+/// how many bytes were searched for line boundaries and allow markers. Tests bound these
+/// instead of timing, so a quadratic path shows up on any machine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Work {
+    pub regex_runs: u64,
+    pub regex_bytes: u64,
+    pub line_bytes: u64,
+}
+
+#[derive(Debug, Default)]
+struct WorkCounters {
+    regex_runs: AtomicU64,
+    regex_bytes: AtomicU64,
+    line_bytes: AtomicU64,
 }
 
 impl Scanner {
@@ -135,6 +161,16 @@ impl Scanner {
             path_only,
             reach,
             generic,
+            work: WorkCounters::default(),
+        }
+    }
+
+    /// The work done by every scan so far.
+    pub fn work(&self) -> Work {
+        Work {
+            regex_runs: self.work.regex_runs.load(Ordering::Relaxed),
+            regex_bytes: self.work.regex_bytes.load(Ordering::Relaxed),
+            line_bytes: self.work.line_bytes.load(Ordering::Relaxed),
         }
     }
 
@@ -195,22 +231,82 @@ impl Scanner {
     }
 
     /// Scans one input. Findings come sorted by position, then rule id. Generated files
-    /// (source maps, minified bundles) yield nothing, and matches inside lockfile checksum
-    /// fields are dropped.
+    /// (source maps, minified bundles, judged by content) are scanned by the rules that
+    /// know a credential's format only, and matches inside lockfile checksum fields are
+    /// dropped.
     pub fn scan(&self, input: ScanInput<'_>) -> Vec<Finding> {
-        if self.rules.is_path_allowed(input.path)
-            || generated::is_generated(input.path, input.bytes)
-        {
+        if self.rules.is_path_allowed(input.path) {
             return Vec::new();
         }
+        let generated = generated::is_generated(input.path, input.bytes);
+        let mut findings = self.scan_text(input, generated, true);
+        let decoded = self.decoded_findings(input, generated, 1);
+        if !decoded.is_empty() {
+            findings.extend(decoded);
+            sort_findings(&mut findings);
+        }
+        findings
+    }
+
+    /// Findings inside the encoded segments of `input` (see [`crate::decode`]), at the
+    /// segments' places in `input`.
+    fn decoded_findings(
+        &self,
+        input: ScanInput<'_>,
+        generated: bool,
+        depth: usize,
+    ) -> Vec<Finding> {
+        if generated {
+            // Bundles and source maps are base64 and escapes through and through.
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let mut lines = LineIndex::default();
+        for segment in decode::segments(input.bytes) {
+            let inner = ScanInput {
+                bytes: &segment.text,
+                ..input
+            };
+            let mut found = self.scan_text(inner, false, false);
+            if depth < decode::MAX_DEPTH {
+                found.extend(self.decoded_findings(inner, false, depth + 1));
+            }
+            if found.is_empty() {
+                continue;
+            }
+            let (line, column) = lines.position(input.bytes, segment.span.start);
+            let (end_line, end_column) = lines.position(input.bytes, segment.span.end);
+            for mut f in found {
+                f.line = line;
+                f.column = column;
+                f.end_line = end_line;
+                f.end_column = end_column;
+                f.decoded.insert(0, segment.encoding.name().to_owned());
+                out.push(f);
+            }
+        }
+        out
+    }
+
+    /// The two-stage scan of plain text. `with_path_findings`: also report the rules that
+    /// match on the file name (once per input, not again for its decoded segments).
+    fn scan_text(
+        &self,
+        input: ScanInput<'_>,
+        generated: bool,
+        with_path_findings: bool,
+    ) -> Vec<Finding> {
         let bytes = input.bytes;
         let mut lines = LineIndex::default();
         // Path-only findings have an empty secret span: they never overlap another finding.
-        let mut findings: Vec<(Range<usize>, bool, Finding)> = self
-            .path_findings(input.path)
-            .into_iter()
-            .map(|f| (0..0, false, f))
-            .collect();
+        let mut findings: Vec<(Range<usize>, bool, Finding)> = if with_path_findings {
+            self.path_findings(input.path)
+                .into_iter()
+                .map(|f| (0..0, false, f))
+                .collect()
+        } else {
+            Vec::new()
+        };
         // Stage 1: which rules have keyword hits, and the merged windows around them.
         // Windows grow as hits arrive, so a hit inside the current window costs one
         // comparison: dense keywords (`token`, `://`) never pile up offsets to sort.
@@ -237,10 +333,11 @@ impl Scanner {
                         continue;
                     }
                 }
-                add_window(rule_windows, window(bytes, hit, reach));
+                add_window(rule_windows, window(bytes, hit, reach, &mut lines));
             }
         }
         if candidates.is_empty() && self.keywordless.is_empty() {
+            self.count_lines(lines.examined);
             return findings.into_iter().map(|(_, _, f)| f).collect();
         }
         candidates.extend(
@@ -253,23 +350,32 @@ impl Scanner {
         let is_lockfile = lockfile::is_lockfile(input.path);
         for (rule_index, rule_windows) in candidates {
             let rule = &self.rules.rules[rule_index];
+            if generated && self.generic[rule_index] {
+                continue;
+            }
             if !rule.applies_to_path(Some(input.path)) {
                 continue;
             }
             for window in rule_windows {
                 let text = &bytes[window.clone()];
+                self.work.regex_runs.fetch_add(1, Ordering::Relaxed);
+                self.work
+                    .regex_bytes
+                    .fetch_add(text.len() as u64, Ordering::Relaxed);
                 for m in rule.find_matches(text, Some(input.path), input.commit) {
                     let span = window.start + m.span.start..window.start + m.span.end;
                     let secret = window.start + m.secret.start..window.start + m.secret.end;
-                    if has_allow_marker(bytes, &span) {
+                    let line = lines.start_near(bytes, span.start)..lines.end_near(bytes, span.end);
+                    if has_allow_marker(&bytes[line.clone()]) {
                         continue;
                     }
-                    if is_lockfile {
-                        let start = line_start(bytes, span.start);
-                        let line = &bytes[start..line_end(bytes, span.end)];
-                        if lockfile::in_checksum_field(line, span.start - start) {
-                            continue;
-                        }
+                    if is_lockfile
+                        && lockfile::in_checksum_field(
+                            &bytes[line.clone()],
+                            span.start - line.start,
+                        )
+                    {
+                        continue;
                     }
                     let finding =
                         self.finding(rule, input.path, bytes, &mut lines, secret.clone(), Some(m));
@@ -277,23 +383,14 @@ impl Scanner {
                 }
             }
         }
+        self.count_lines(lines.examined);
         let mut findings = Self::drop_generic_duplicates(findings);
-        findings.sort_by(|a, b| {
-            (a.line, a.column, &a.rule_id, a.end_line, a.end_column).cmp(&(
-                b.line,
-                b.column,
-                &b.rule_id,
-                b.end_line,
-                b.end_column,
-            ))
-        });
-        findings.dedup_by(|a, b| {
-            a.rule_id == b.rule_id
-                && a.line == b.line
-                && a.column == b.column
-                && a.secret == b.secret
-        });
+        sort_findings(&mut findings);
         findings
+    }
+
+    fn count_lines(&self, bytes: u64) {
+        self.work.line_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// One finding per secret: a generic rule's finding whose secret overlaps a provider
@@ -361,8 +458,27 @@ impl Scanner {
             environment,
             commit: None,
             access: None,
+            decoded: Vec::new(),
+            path_bytes: None,
         }
     }
+}
+
+/// Sorted by position, then rule id; the same secret found twice at one place by one rule
+/// once.
+fn sort_findings(findings: &mut Vec<Finding>) {
+    findings.sort_by(|a, b| {
+        (a.line, a.column, &a.rule_id, a.end_line, a.end_column).cmp(&(
+            b.line,
+            b.column,
+            &b.rule_id,
+            b.end_line,
+            b.end_column,
+        ))
+    });
+    findings.dedup_by(|a, b| {
+        a.rule_id == b.rule_id && a.line == b.line && a.column == b.column && a.secret == b.secret
+    });
 }
 
 /// Whether a regex is written to match across lines (a PEM body, `(?s)` dot-all, an
@@ -436,15 +552,20 @@ fn max_match_len(pattern: &str) -> Option<usize> {
     hir.properties().maximum_len()
 }
 
-/// The line-aligned window around one hit.
-fn window(bytes: &[u8], hit: usize, reach: Reach) -> Range<usize> {
-    let start = line_start(bytes, hit.saturating_sub(reach.before));
+/// How far a line boundary is first looked for byte by byte; past this, the newline index
+/// (built once per input) answers instead, so a long line is never searched again per hit.
+const LOCAL_SEARCH: usize = 256;
+
+/// The line-aligned window around one hit; on a line longer than [`LINE_REACH`] either
+/// side of the hit, the window stops at that distance instead.
+fn window(bytes: &[u8], hit: usize, reach: Reach, lines: &mut LineIndex) -> Range<usize> {
+    let start = lines.start_near(bytes, hit.saturating_sub(reach.before));
     let far = hit.saturating_add(reach.after).min(bytes.len());
-    let mut end = line_end(bytes, far);
+    let mut end = lines.end_near(bytes, far);
     if !reach.multiline {
-        let hit_line_end = line_end(bytes, hit.min(bytes.len()));
+        let hit_line_end = lines.end_near(bytes, hit.min(bytes.len()));
         if hit_line_end < end {
-            end = line_end(bytes, hit_line_end + 1);
+            end = lines.end_near(bytes, (hit_line_end + 1).min(bytes.len()));
         }
     }
     start..end
@@ -472,49 +593,102 @@ fn windows(bytes: &[u8], offsets: impl Iterator<Item = usize>, after: usize) -> 
             after,
             multiline: false,
         };
-        add_window(&mut out, window(bytes, hit, reach));
+        add_window(
+            &mut out,
+            window(bytes, hit, reach, &mut LineIndex::default()),
+        );
     }
     out
 }
 
-fn line_start(bytes: &[u8], at: usize) -> usize {
-    memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1)
-}
-
-fn line_end(bytes: &[u8], at: usize) -> usize {
-    memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i)
-}
-
-fn has_allow_marker(bytes: &[u8], span: &Range<usize>) -> bool {
-    let line = &bytes[line_start(bytes, span.start)..line_end(bytes, span.end)];
+fn has_allow_marker(line: &[u8]) -> bool {
     ALLOW_MARKERS
         .iter()
         .any(|m| memchr::memmem::find(line, m).is_some())
 }
 
-/// Newline offsets, built on first use: most inputs have no findings.
+/// Newline offsets, built on first use: most inputs have no findings, and most line
+/// boundaries are found within a few bytes without it. Columns are counted on from the
+/// last position asked for when it is on the same line and not further on, so many
+/// findings on one long line cost one pass over it, not one pass each.
 #[derive(Default)]
 struct LineIndex {
     newlines: Option<Vec<usize>>,
+    /// The last position worked out: byte offset, line index, 1-based column.
+    last: Option<(usize, usize, usize)>,
+    /// Bytes searched for line boundaries and counted over for columns, for [`Work`].
+    examined: u64,
 }
 
 impl LineIndex {
+    fn newlines(&mut self, bytes: &[u8]) -> &[usize] {
+        if self.newlines.is_none() {
+            self.examined += bytes.len() as u64;
+        }
+        self.newlines
+            .get_or_insert_with(|| memchr::memchr_iter(b'\n', bytes).collect())
+    }
+
+    /// The start of the line holding `at`, or `at - LINE_REACH` if that is nearer.
+    fn start_near(&mut self, bytes: &[u8], at: usize) -> usize {
+        let floor = at.saturating_sub(LINE_REACH);
+        let near = at.saturating_sub(LOCAL_SEARCH).max(floor);
+        if let Some(i) = memchr::memrchr(b'\n', &bytes[near..at]) {
+            self.examined += (at - near - i) as u64;
+            return near + i + 1;
+        }
+        self.examined += (at - near) as u64;
+        if near == floor {
+            return floor;
+        }
+        let newlines = self.newlines(bytes);
+        let i = newlines.partition_point(|&nl| nl < at);
+        match i.checked_sub(1).map(|j| newlines[j]) {
+            Some(nl) => (nl + 1).max(floor),
+            None => floor,
+        }
+    }
+
+    /// The end of the line holding `at`, or `at + LINE_REACH` if that is nearer.
+    fn end_near(&mut self, bytes: &[u8], at: usize) -> usize {
+        let ceiling = at.saturating_add(LINE_REACH).min(bytes.len());
+        let near = at.saturating_add(LOCAL_SEARCH).min(ceiling);
+        if let Some(i) = memchr::memchr(b'\n', &bytes[at..near]) {
+            self.examined += i as u64;
+            return at + i;
+        }
+        self.examined += (near - at) as u64;
+        if near == ceiling {
+            return ceiling;
+        }
+        let newlines = self.newlines(bytes);
+        let i = newlines.partition_point(|&nl| nl < at);
+        newlines.get(i).map_or(ceiling, |&nl| nl.min(ceiling))
+    }
+
     /// 1-based line and 1-based character column of byte `offset`.
     fn position(&mut self, bytes: &[u8], offset: usize) -> (usize, usize) {
-        let newlines = self
-            .newlines
-            .get_or_insert_with(|| memchr::memchr_iter(b'\n', bytes).collect());
-        let line_index = newlines.partition_point(|&nl| nl < offset);
-        let start = if line_index == 0 {
-            0
-        } else {
-            newlines[line_index - 1] + 1
+        let (line_index, start) = {
+            let newlines = self.newlines(bytes);
+            let line_index = newlines.partition_point(|&nl| nl < offset);
+            let start = match line_index {
+                0 => 0,
+                i => newlines[i - 1] + 1,
+            };
+            (line_index, start)
         };
-        let column = bytes[start..offset]
+        let (from, base) = match self.last {
+            Some((at, line, column)) if line == line_index && at <= offset => (at, column - 1),
+            _ => (start, 0),
+        };
+        self.examined += (offset - from) as u64;
+        let column = bytes[from..offset]
             .iter()
             .filter(|&&b| b & 0xC0 != 0x80)
             .count()
+            + base
             + 1;
+        self.last = Some((offset, line_index, column));
         (line_index + 1, column)
     }
 }
@@ -807,6 +981,38 @@ tags = ["generic"]
         assert!(s.keywords_dfa.get().is_some());
         assert_eq!(s.scan(input), with_nfa);
         assert_eq!(with_nfa.len(), 3);
+    }
+
+    #[test]
+    fn encoded_secrets_are_found_at_the_outer_position_to_depth_two() {
+        use base64::Engine;
+        let b64 = |t: &str| base64::engine::general_purpose::STANDARD.encode(t);
+        let s = scanner(RULES);
+        let inner = "export TOKEN=dtk_Ab3De6Gh9Jk2Mn5Pq8St";
+        let once = b64(inner);
+        let twice = b64(&once);
+        let thrice = b64(&twice);
+        let hex: String = inner.bytes().map(|b| format!("{b:02x}")).collect();
+        let text = format!("a: 1\nb: {once}\nc: \"{twice}\"\nd: {thrice}\ne: {hex}\n");
+        let found = s.scan(ScanInput {
+            path: "secret.yaml",
+            bytes: text.as_bytes(),
+            commit: None,
+        });
+        let got: Vec<(usize, usize, Vec<String>)> = found
+            .iter()
+            .map(|f| (f.line, f.column, f.decoded.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, 4, vec!["base64".to_owned()]),
+                (3, 5, vec!["base64".to_owned(), "base64".to_owned()]),
+                (5, 4, vec!["hex".to_owned()]),
+            ]
+        );
+        assert!(found.iter().all(|f| f.secret == "dtk_Ab3De6Gh9Jk2Mn5Pq8St"));
+        assert_eq!(found[0].end_column, 4 + once.len());
     }
 
     #[test]

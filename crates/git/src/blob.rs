@@ -34,6 +34,54 @@ pub(crate) fn read_blob<'odb>(
     Ok(BlobRead::Text(object))
 }
 
+/// A blob read for scanning, with UTF-16 text decoded.
+pub(crate) enum TextRead<'odb> {
+    /// Text as stored.
+    Text(OdbObject<'odb>),
+    /// UTF-16 text, decoded to UTF-8.
+    Decoded(Vec<u8>),
+    Binary(OdbObject<'odb>),
+    Large(u64),
+}
+
+impl TextRead<'_> {
+    /// The bytes to scan, for text.
+    pub(crate) fn text(&self) -> Option<&[u8]> {
+        match self {
+            TextRead::Text(object) => Some(object.data()),
+            TextRead::Decoded(bytes) => Some(bytes),
+            TextRead::Binary(_) | TextRead::Large(_) => None,
+        }
+    }
+}
+
+/// Reads blob `id` as [`read_blob`] does, decoding UTF-16 text instead of calling it
+/// binary; a large blob is classified from its header alone.
+pub(crate) fn read_text<'odb>(
+    odb: &'odb Odb<'_>,
+    id: Oid,
+    path: &str,
+    max_size: u64,
+) -> Result<TextRead<'odb>, GitError> {
+    let (size, _) = odb
+        .read_header(id)
+        .map_err(GitError::object(id, Some(path)))?;
+    if size as u64 > max_size {
+        return Ok(TextRead::Large(size as u64));
+    }
+    let object = odb.read(id).map_err(GitError::object(id, Some(path)))?;
+    let decoded = match sg_engine::text::classify(object.data()) {
+        sg_engine::text::Content::Binary => None,
+        sg_engine::text::Content::Text(std::borrow::Cow::Owned(bytes)) => Some(Some(bytes)),
+        sg_engine::text::Content::Text(std::borrow::Cow::Borrowed(_)) => Some(None),
+    };
+    Ok(match decoded {
+        None => TextRead::Binary(object),
+        Some(Some(bytes)) => TextRead::Decoded(bytes),
+        Some(None) => TextRead::Text(object),
+    })
+}
+
 /// Reads a blob's bytes whatever its content (the old side of a diff).
 pub(crate) fn read_bytes<'odb>(
     odb: &'odb Odb<'_>,

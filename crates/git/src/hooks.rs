@@ -42,7 +42,7 @@ pub fn install_hook(
     marker: &str,
     force: bool,
 ) -> Result<HookInstall, GitError> {
-    let repo = repo::open(path)?;
+    let repo = repo::open_unchecked(path)?;
     let dir = hooks_dir(&repo)?;
     let target = dir.join(name);
     let backup_path = dir.join(format!("{name}.secrets-guard-backup"));

@@ -18,6 +18,7 @@ mod history;
 mod hooks;
 mod index;
 mod lines;
+mod loose;
 mod packs;
 mod range;
 mod repo;
@@ -26,12 +27,19 @@ mod staged;
 pub use error::GitError;
 pub use history::scan_history;
 pub use hooks::{hooks_dir, install_hook, HookInstall};
-pub use range::scan_range;
+pub use range::{range_config, scan_range, RangeConfig};
 pub use repo::config_root;
 pub use staged::scan_staged;
 
 use serde::Serialize;
-use sg_engine::{Finding, ScanStats};
+use sg_engine::{Finding, ScanStats, Skipped, Unreadable};
+
+/// Parses `data` as a git index file with the `--staged` reader and reports whether it
+/// parsed: the entry point of the `index_reader` fuzz target (`fuzz/`).
+#[doc(hidden)]
+pub fn fuzz_index(data: &[u8]) -> bool {
+    index::parse_bytes(data)
+}
 
 /// How far a history scan has got, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +112,11 @@ pub struct GitStats {
     /// Blobs the history holds but the repository does not (a partial clone), skipped
     /// under `allow_missing_objects`; in the order the history introduces them.
     pub missing: Vec<MissingBlob>,
+    /// Blobs skipped on purpose (large, binary, generated), by path (staged and range scans).
+    pub skipped: Vec<Skipped>,
+    /// What could not be read or was refused (`--staged`: oversized or undecodable files),
+    /// by path: the scan goes on and then fails.
+    pub errors: Vec<Unreadable>,
 }
 
 /// A blob a history scan could not read because the repository does not hold it.
@@ -124,7 +137,7 @@ impl GitStats {
             bytes: self.bytes_scanned,
             skipped_binary: self.skipped_binary,
             skipped_large: self.skipped_large,
-            errors: 0,
+            errors: self.errors.len() as u64,
         }
     }
 

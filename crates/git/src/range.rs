@@ -1,7 +1,7 @@
 //! `--range BASE..HEAD` (and `--since REF`): the lines the commits of a range add, for
 //! CI on pull requests. A shallow clone that lacks part of the range is an error.
 
-use crate::blob::{display_path, read_blob, read_bytes, BlobRead};
+use crate::blob::{display_path, read_bytes, read_text, TextRead};
 use crate::changes::{tree_changes, Change, Kind};
 use crate::collect::Collected;
 use crate::commit::commit_info;
@@ -9,7 +9,7 @@ use crate::error::GitError;
 use crate::lines::AddedLines;
 use crate::{repo, GitScan, GitScanOptions};
 use git2::{Commit, Odb, Oid, Repository, Sort};
-use sg_engine::{Finding, ScanInput, Scanner};
+use sg_engine::{Finding, ScanInput, Scanner, SkipKind, Skipped, Unreadable};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -85,6 +85,44 @@ pub fn scan_range(
         out.findings.push(finding);
     }
     Ok(out)
+}
+
+/// The config file at the two ends of a range, as stored in each commit's tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeConfig {
+    /// The file's bytes at the base revision, if it has one.
+    pub base: Option<Vec<u8>>,
+    /// Whether the range changes, adds or removes the file.
+    pub changed: bool,
+}
+
+/// `name` (a path at the top of the tree, e.g. `.secrets-guard.toml`) at the base and head
+/// of `spec`: a pull request that edits its own allowlist must not be judged by it.
+pub fn range_config(path: &Path, spec: &str, name: &str) -> Result<RangeConfig, GitError> {
+    let repo = repo::open_unchecked(path)?;
+    let (base_spec, head_spec) = split_range(spec)?;
+    let blob_at = |spec: &str| -> Result<Option<Oid>, GitError> {
+        let commit = resolve(&repo, spec)?;
+        let tree = commit
+            .tree()
+            .map_err(GitError::object(commit.tree_id(), None))?;
+        Ok(tree.get_name(name).map(|e| e.id()))
+    };
+    let base = blob_at(base_spec)?;
+    let head = blob_at(head_spec)?;
+    let base_bytes = match base {
+        Some(id) => Some(
+            repo.find_blob(id)
+                .map_err(GitError::object(id, Some(name)))?
+                .content()
+                .to_vec(),
+        ),
+        None => None,
+    };
+    Ok(RangeConfig {
+        base: base_bytes,
+        changed: base != head,
+    })
 }
 
 fn split_range(spec: &str) -> Result<(&str, &str), GitError> {
@@ -250,22 +288,49 @@ fn scan_blob(
             }
         };
     }
-    let result = match read_blob(odb, id, path, opts.max_file_size)? {
-        BlobRead::Binary => {
+    let content = match read_text(odb, id, path, opts.max_file_size) {
+        Ok(content) => content,
+        Err(e) => {
+            // Named, and the rest of the range still scanned; the scan then fails.
+            out.stats.errors.push(Unreadable::new(
+                format!("{path} (commit {commit})"),
+                e.to_string(),
+            ));
+            scans.by_id.insert(id, (path.to_owned(), None));
+            return Ok(Vec::new());
+        }
+    };
+    let shown = format!("{path} (commit {commit})");
+    let result = match &content {
+        TextRead::Binary(_) => {
             out.stats.skipped_binary += 1;
+            out.stats.skipped.push(Skipped::new(
+                shown,
+                SkipKind::Binary,
+                "binary (NUL bytes): not read",
+            ));
             None
         }
-        BlobRead::Large => {
+        TextRead::Large(size) => {
             out.stats.skipped_large += 1;
+            out.stats.skipped.push(Skipped::new(
+                shown,
+                SkipKind::Large,
+                format!(
+                    "{size} bytes, over --max-file-size {}: not read",
+                    opts.max_file_size
+                ),
+            ));
             None
         }
-        BlobRead::Text(object) => {
+        TextRead::Text(_) | TextRead::Decoded(_) => {
+            let text = content.text().unwrap_or_default();
             out.stats.blobs_scanned += 1;
-            out.stats.bytes_scanned += object.data().len() as u64;
+            out.stats.bytes_scanned += text.len() as u64;
             let commit = commit.to_string();
             Some(scanner.scan(ScanInput {
                 path,
-                bytes: object.data(),
+                bytes: text,
                 commit: Some(&commit),
             }))
         }

@@ -6,8 +6,15 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Opens the repository at or above `path` (work trees, linked worktrees and bare
-/// repositories alike).
+/// repositories alike) for a scan: its loose objects are checked first (see [`crate::loose`]).
 pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
+    let repo = open_unchecked(path)?;
+    crate::loose::check(&repo)?;
+    Ok(repo)
+}
+
+/// Opens the repository at or above `path` without checking its objects (hook installs).
+pub(crate) fn open_unchecked(path: &Path) -> Result<Repository, GitError> {
     // Re-hashing every object read with collision-detecting SHA-1 costs more than inflating
     // it, and a damaged object still fails zlib's checksum, so scans stay fail-closed. `git
     // cat-file --batch`, the floor history scans are measured against, does not re-hash

@@ -1,13 +1,14 @@
 //! `--staged`: what the index holds for each path staged for commit, diffed against HEAD.
 
-use crate::blob::{display_path, read_blob, read_bytes, BlobRead};
+use crate::blob::{display_path, read_bytes, read_text, TextRead};
 use crate::changes::{Change, Kind};
 use crate::error::GitError;
 use crate::index;
 use crate::lines::AddedLines;
 use crate::{repo, GitScan, GitScanOptions};
-use git2::{Delta, DiffOptions, ErrorCode, FileMode, Index, Repository};
-use sg_engine::{ScanInput, Scanner};
+use git2::{Delta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, Index, Oid, Repository};
+use sg_engine::{ScanInput, Scanner, Unreadable};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Scans the blobs the index stages for commit at the repository containing `path`.
@@ -50,52 +51,169 @@ pub fn scan_staged(
         .map_err(GitError::git("cannot open the object database"))?;
 
     let mut out = GitScan::default();
+    // Worked out only if a new path has findings: it diffs the whole index against HEAD.
+    let mut renames: Option<HashMap<Vec<u8>, Oid>> = None;
     for change in changes {
         let path = display_path(&change.path);
         if change.kind == Kind::Submodule {
             out.stats.note_submodule(path);
             continue;
         }
-        let content = match read_blob(&odb, change.new, &path, opts.max_file_size)? {
-            BlobRead::Text(object) => object,
-            BlobRead::Binary => {
-                out.stats.skipped_binary += 1;
-                continue;
-            }
-            BlobRead::Large => {
-                out.stats.skipped_large += 1;
+        if scanner.rules().is_path_allowed(&path) {
+            continue;
+        }
+        let refuse = |out: &mut GitScan, reason: String| {
+            let mut error = Unreadable::new(path.clone(), reason);
+            error.path_bytes = sg_engine::unread::non_utf8_bytes(&change.path);
+            out.stats.errors.push(error);
+        };
+        // An object that cannot be read is named and the other staged files still scanned;
+        // the scan then fails.
+        let content = match read_text(&odb, change.new, &path, opts.max_file_size) {
+            Ok(content) => content,
+            Err(e) => {
+                refuse(&mut out, e.to_string());
                 continue;
             }
         };
+        let text = match &content {
+            TextRead::Large(size) => {
+                out.stats.skipped_large += 1;
+                out.findings.extend(scanner.path_findings(&path));
+                refuse(
+                    &mut out,
+                    format!(
+                        "staged file is {size} bytes, over --max-file-size {}: refused, since \
+                         it was not scanned; raise --max-file-size, or allow the path \
+                         ([allowlist] paths in .secrets-guard.toml)",
+                        opts.max_file_size
+                    ),
+                );
+                continue;
+            }
+            TextRead::Binary(object) if sg_engine::archive::is_archive(&path, object.data()) => {
+                // An archive is opened and its members scanned, every line counted as new.
+                let found = sg_engine::archive::scan_archive(
+                    scanner,
+                    &path,
+                    object.data(),
+                    opts.max_file_size,
+                );
+                out.stats.blobs_scanned += found.files;
+                out.stats.bytes_scanned += found.bytes;
+                out.findings.extend(scanner.path_findings(&path));
+                out.findings.extend(found.findings);
+                out.stats.skipped.extend(found.skipped);
+                out.stats.errors.extend(found.errors);
+                continue;
+            }
+            TextRead::Binary(_) => {
+                out.stats.skipped_binary += 1;
+                out.findings.extend(scanner.path_findings(&path));
+                refuse(
+                    &mut out,
+                    "staged file is binary (not UTF-8 or UTF-16 text): refused, since it \
+                     was not scanned; allow the path ([allowlist] paths in .secrets-guard.toml)"
+                        .to_owned(),
+                );
+                continue;
+            }
+            TextRead::Text(_) | TextRead::Decoded(_) => content.text().unwrap_or_default(),
+        };
         out.stats.blobs_scanned += 1;
-        out.stats.bytes_scanned += content.data().len() as u64;
+        out.stats.bytes_scanned += text.len() as u64;
         let found = scanner.scan(ScanInput {
             path: &path,
-            bytes: content.data(),
+            bytes: text,
             commit: None,
         });
         if found.is_empty() {
             continue;
         }
-        let added = match change.old {
+        // A new path whose content came from a file in HEAD (a rename or a copy, as
+        // `git diff --find-renames --find-copies-harder` sees it) adds only what changed.
+        let old = match change.old {
+            None if !opts.all_lines => {
+                let sources = renames
+                    .get_or_insert_with(|| rename_sources(&repo, &index_path, head_tree.as_ref()));
+                sources.get(change.path.as_slice()).copied()
+            }
+            old => old,
+        };
+        let added = match old {
             Some(old) if !opts.all_lines => {
-                let before = read_bytes(&odb, old, &path)?;
-                AddedLines::between(before.data(), content.data()).map_err(GitError::git(
-                    format!("cannot diff the staged {path} against HEAD"),
-                ))?
+                let before = match read_bytes(&odb, old, &path) {
+                    Ok(before) => before,
+                    Err(e) => {
+                        refuse(&mut out, e.to_string());
+                        continue;
+                    }
+                };
+                let before_text = match sg_engine::text::classify(before.data()) {
+                    sg_engine::text::Content::Text(t) => t,
+                    sg_engine::text::Content::Binary => before.data().into(),
+                };
+                AddedLines::between(&before_text, text).map_err(GitError::git(format!(
+                    "cannot diff the staged {path} against HEAD"
+                )))?
             }
             _ => AddedLines::all(),
         };
+        let raw = sg_engine::unread::non_utf8_bytes(&change.path);
         out.findings.extend(
             found
                 .into_iter()
-                .filter(|f| added.touches(f.line, f.end_line)),
+                .filter(|f| added.touches(f.line, f.end_line))
+                .map(|mut f| {
+                    f.path_bytes.clone_from(&raw);
+                    f
+                }),
         );
     }
     out.findings.sort_by(|a, b| {
         (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
     });
     Ok(out)
+}
+
+/// For each path the index adds, the HEAD blob it was renamed or copied from, by git's
+/// similarity rules (an exact copy, or at least 50% similar). Empty when the index cannot be
+/// read by libgit2 (the scan then counts every line of the new path as added: fail closed).
+fn rename_sources(
+    repo: &Repository,
+    index_path: &Path,
+    head_tree: Option<&git2::Tree<'_>>,
+) -> HashMap<Vec<u8>, Oid> {
+    let mut out = HashMap::new();
+    let Some(head_tree) = head_tree else {
+        return out;
+    };
+    let Ok(index) = Index::open(index_path) else {
+        return out;
+    };
+    let mut diff_opts = DiffOptions::new();
+    diff_opts.include_unmodified(true).ignore_submodules(true);
+    let Ok(mut diff) = repo.diff_tree_to_index(Some(head_tree), Some(&index), Some(&mut diff_opts))
+    else {
+        return out;
+    };
+    let mut find = DiffFindOptions::new();
+    find.renames(true)
+        .copies(true)
+        .copies_from_unmodified(true)
+        .rename_threshold(50)
+        .copy_threshold(50);
+    if diff.find_similar(Some(&mut find)).is_err() {
+        return out;
+    }
+    for delta in diff.deltas() {
+        if matches!(delta.status(), Delta::Renamed | Delta::Copied) {
+            if let Some(path) = delta.new_file().path_bytes() {
+                out.insert(path.to_vec(), delta.old_file().id());
+            }
+        }
+    }
+    out
 }
 
 /// The index the commit will be made from: `GIT_INDEX_FILE` when git sets it for a hook

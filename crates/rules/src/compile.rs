@@ -196,16 +196,16 @@ impl Rule {
     }
 }
 
-/// The line(s) containing `start..end` within `text`.
+/// How far from a match its "line" reaches for line allowlists: a whole line normally, but
+/// a candidate on a multi-megabyte one-line file must not search the whole line each time.
+const LINE_REACH: usize = 4 * 1024;
+
+/// The line(s) containing `start..end` within `text`, at most [`LINE_REACH`] either side.
 fn line_around(text: &[u8], start: usize, end: usize) -> &[u8] {
-    let line_start = text[..start]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let line_end = text[end..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(text.len(), |i| end + i);
+    let floor = start.saturating_sub(LINE_REACH);
+    let line_start = memchr::memrchr(b'\n', &text[floor..start]).map_or(floor, |i| floor + i + 1);
+    let ceiling = end.saturating_add(LINE_REACH).min(text.len());
+    let line_end = memchr::memchr(b'\n', &text[end..ceiling]).map_or(ceiling, |i| end + i);
     &text[line_start..line_end]
 }
 
@@ -236,7 +236,7 @@ impl RuleSet {
     pub fn from_config_file(path: &Path) -> Result<RuleSet, RuleError> {
         let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
             path: path.to_path_buf(),
-            source,
+            reason: source,
         })?;
         Self::from_config_text(&text, path)
     }
@@ -421,7 +421,7 @@ impl Loader {
             let parent_text =
                 std::fs::read_to_string(&resolved).map_err(|source| RuleError::Read {
                     path: resolved.clone(),
-                    source,
+                    reason: source,
                 })?;
             let parent = self.load_layered(&parent_text, &resolved)?;
             base.merge_overriding(parent);
@@ -436,6 +436,15 @@ impl Loader {
         let kinds = own.add_file(file, path, true)?;
         self.file_kinds.splice(0..0, kinds);
         base.merge_overriding(own);
+        if let Some(unknown) = disabled
+            .iter()
+            .find(|id| !base.rules.iter().any(|r| &r.id == *id))
+        {
+            return Err(RuleError::UnknownDisabledRule {
+                path: path.to_path_buf(),
+                rule_id: unknown.clone(),
+            });
+        }
         base.rules.retain(|r| !disabled.contains(&r.id));
         Ok(base)
     }
@@ -622,6 +631,20 @@ mod tests {
 
     fn set(text: &str) -> RuleSet {
         RuleSet::from_config_text(text, Path::new("test.toml")).expect("valid config")
+    }
+
+    #[test]
+    fn disabled_rules_must_name_a_rule() {
+        let err = RuleSet::from_config_text(
+            "[extend]\nuseDefault = true\ndisabledRules = [\"no-such-rule\"]\n",
+            Path::new("cfg.toml"),
+        )
+        .expect_err("unknown rule");
+        assert!(
+            err.to_string()
+                .contains("`no-such-rule`, which no rule has"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -3,11 +3,11 @@ use std::path::PathBuf;
 /// Why a rule file could not be loaded or compiled. Every variant names its source.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
-    #[error("{path}: cannot read: {source}")]
+    // Not a `#[source]`: the binary prints the chain, which would repeat the I/O error.
+    #[error("{path}: cannot read: {reason}")]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("{path}:{line}:{column}: invalid rule file: {message}")]
     Parse {
@@ -38,6 +38,11 @@ pub enum RuleError {
         rule_id: String,
         message: String,
     },
+    #[error(
+        "{path}: disabledRules names `{rule_id}`, which no rule has (a typo, or a rule that \
+         was renamed or removed)"
+    )]
+    UnknownDisabledRule { path: PathBuf, rule_id: String },
     #[error("{path}: rule id `{rule_id}` is defined twice")]
     DuplicateId { path: PathBuf, rule_id: String },
 }

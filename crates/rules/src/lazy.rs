@@ -10,6 +10,13 @@ use regex::bytes::{Regex, RegexBuilder};
 use std::fmt;
 use std::sync::OnceLock;
 
+/// The compiled-size limit of a user's pattern. A pattern such as `(x{1000}){1000}`
+/// compiles to a million NFA states, which then crawl through every input: refused at load
+/// time, naming this limit. The default rules' largest pattern is far below it.
+pub const USER_REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// The limit for the embedded default rules, which the test suite compiles in full.
+const TRUSTED_REGEX_SIZE_LIMIT: usize = 64 << 20;
+
 /// A checked pattern and, once needed, its compiled regex.
 #[derive(Clone)]
 pub struct LazyRegex {
@@ -19,6 +26,8 @@ pub struct LazyRegex {
     unicode: Option<bool>,
     /// Known from the syntax check; trusted patterns learn it when compiled.
     captures_len: Option<usize>,
+    /// The compiled-size limit: [`USER_REGEX_SIZE_LIMIT`] for checked patterns.
+    size_limit: usize,
     compiled: OnceLock<Result<Regex, String>>,
 }
 
@@ -54,6 +63,7 @@ impl LazyRegex {
             captures_len: Some(hir.properties().explicit_captures_len() + 1),
             pattern: translated,
             unicode: Some(unicode),
+            size_limit: USER_REGEX_SIZE_LIMIT,
             compiled: OnceLock::new(),
         })
     }
@@ -66,6 +76,7 @@ impl LazyRegex {
             pattern: crate::goregex::translate(pattern),
             unicode: None,
             captures_len: None,
+            size_limit: TRUSTED_REGEX_SIZE_LIMIT,
             compiled: OnceLock::new(),
         }
     }
@@ -83,15 +94,23 @@ impl LazyRegex {
                 let build = |unicode: bool| {
                     RegexBuilder::new(&self.pattern)
                         .unicode(unicode)
-                        .size_limit(64 << 20)
-                        .dfa_size_limit(64 << 20)
+                        .size_limit(self.size_limit)
+                        .dfa_size_limit(TRUSTED_REGEX_SIZE_LIMIT)
                         .build()
                 };
                 match self.unicode {
                     Some(unicode) => build(unicode),
                     None => build(false).or_else(|_| build(true)),
                 }
-                .map_err(|e| e.to_string())
+                .map_err(|e| match e {
+                    regex::Error::CompiledTooBig(limit) => format!(
+                        "the compiled regex exceeds the size limit of {limit} bytes ({} KiB); \
+                         simplify the pattern (nested counted repetitions such as \
+                         `(x{{1000}}){{1000}}` multiply their sizes)",
+                        limit / 1024
+                    ),
+                    other => other.to_string(),
+                })
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -142,6 +161,7 @@ impl From<Regex> for LazyRegex {
             pattern,
             unicode: Some(true),
             captures_len: Some(captures_len),
+            size_limit: TRUSTED_REGEX_SIZE_LIMIT,
             compiled,
         }
     }
@@ -188,5 +208,11 @@ mod tests {
     #[test]
     fn size_limit_errors_surface_when_compiled_eagerly() {
         assert!(LazyRegex::parse_and_compile(r"\w{1000}{1000}").is_err());
+        let err = LazyRegex::parse_and_compile("(x{1000}){1000}").expect_err("too big");
+        assert!(
+            err.contains(&format!("size limit of {USER_REGEX_SIZE_LIMIT} bytes")),
+            "{err}"
+        );
+        assert!(LazyRegex::parse_and_compile(r"(x{10}){10}").is_ok());
     }
 }

@@ -1,0 +1,176 @@
+//! Encoded segments: base64, base64url, hex and percent-encoded runs that decode to at least
+//! [`MIN_DECODED`] bytes of text are decoded and scanned in turn (nested to [`MAX_DEPTH`]),
+//! so a credential does not escape by being wrapped in `echo … | base64`, a Kubernetes
+//! Secret's `data:` or a URL query. A finding in decoded text is reported at the encoded
+//! segment's place in the input, with the encodings it was found under.
+
+use regex::bytes::Regex;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+/// Decoded segments shorter than this are not scanned: no credential is that short.
+pub const MIN_DECODED: usize = 16;
+/// Decoded text is decoded again at most this deep (base64 inside base64).
+pub const MAX_DEPTH: usize = 2;
+
+/// How a segment was encoded, as findings name it in `decoded`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Base64,
+    Base64Url,
+    Hex,
+    Percent,
+}
+
+impl Encoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Base64 => "base64",
+            Encoding::Base64Url => "base64url",
+            Encoding::Hex => "hex",
+            Encoding::Percent => "percent",
+        }
+    }
+}
+
+/// One decoded segment: where it sits in the input, how it was encoded, and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    pub span: Range<usize>,
+    pub encoding: Encoding,
+    pub text: Vec<u8>,
+}
+
+fn runs() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    // Base64 of 16 bytes is 22 characters; hex of 16 bytes is 32 (a subset of the first).
+    RE.get_or_init(|| Regex::new(r"[A-Za-z0-9+/_\-]{22,}={0,2}").expect("a fixed pattern compiles"))
+}
+
+fn percent_runs() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r#"[^\s"'<>%]*(?:%[0-9A-Fa-f]{2}[^\s"'<>%]*){2,}"#)
+            .expect("a fixed pattern compiles")
+    })
+}
+
+/// The encoded segments of `bytes` that decode to text of at least [`MIN_DECODED`] bytes.
+pub fn segments(bytes: &[u8]) -> Vec<Decoded> {
+    let mut out = Vec::new();
+    for m in runs().find_iter(bytes) {
+        if let Some((encoding, text)) = decode_run(m.as_bytes()) {
+            out.push(Decoded {
+                span: m.range(),
+                encoding,
+                text,
+            });
+        }
+    }
+    if memchr::memchr(b'%', bytes).is_some() {
+        for m in percent_runs().find_iter(bytes) {
+            let text = percent_encoding::percent_decode(m.as_bytes()).collect::<Vec<u8>>();
+            if text.len() >= MIN_DECODED && text != m.as_bytes() && is_text(&text) {
+                out.push(Decoded {
+                    span: m.range(),
+                    encoding: Encoding::Percent,
+                    text,
+                });
+            }
+        }
+    }
+    out
+}
+
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+/// Built once: constructing an engine builds its lookup tables.
+const STANDARD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, CONFIG);
+const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, CONFIG);
+
+fn decode_run(run: &[u8]) -> Option<(Encoding, Vec<u8>)> {
+    use base64::Engine;
+    let bare = run.strip_suffix(b"==").or_else(|| run.strip_suffix(b"="));
+    let bare = bare.unwrap_or(run);
+    if bare.len() >= 2 * MIN_DECODED
+        && bare.len().is_multiple_of(2)
+        && bare.iter().all(u8::is_ascii_hexdigit)
+    {
+        let text = hex_decode(bare)?;
+        return is_text(&text).then_some((Encoding::Hex, text));
+    }
+    let url = bare.iter().any(|b| matches!(b, b'-' | b'_'));
+    let standard = bare.iter().any(|b| matches!(b, b'+' | b'/'));
+    let (encoding, engine) = match (url, standard) {
+        (true, true) => return None,
+        (true, false) => (Encoding::Base64Url, &URL_SAFE),
+        (false, _) => (Encoding::Base64, &STANDARD),
+    };
+    // A length of 1 mod 4 is never valid base64: the run's last character belongs to
+    // what follows it.
+    let usable = if bare.len() % 4 == 1 {
+        &bare[..bare.len() - 1]
+    } else {
+        bare
+    };
+    let text = engine.decode(usable).ok()?;
+    (text.len() >= MIN_DECODED && is_text(&text)).then_some((encoding, text))
+}
+
+fn hex_decode(hex: &[u8]) -> Option<Vec<u8>> {
+    let digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    hex.chunks_exact(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+        .collect()
+}
+
+/// Decoded bytes worth scanning: UTF-8 with nearly every character printable. Random
+/// bytes (hashes, keys' raw bytes, identifiers that happen to be valid base64) fail this.
+fn is_text(bytes: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    let total = text.chars().count();
+    let printable = text
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        .count();
+    printable * 100 >= total * 97
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_hex_percent_and_url_safe_runs_decode() {
+        let secret = "password=Tr0ub4dor&3horse-battery";
+        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, secret);
+        let url = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            "token: ab?cd>>ef??gh>>ij~~kl",
+        );
+        let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+        let pct = "q=password%3DTr0ub4dor%263horse%2Dbattery";
+        let text = format!("a: {b64}\nb: {url}\nc: {hex}\nd: {pct}\n");
+        let found = segments(text.as_bytes());
+        let kinds: Vec<&str> = found.iter().map(|d| d.encoding.name()).collect();
+        assert_eq!(kinds, vec!["base64", "base64url", "hex", "percent"]);
+        assert_eq!(found[0].text, secret.as_bytes());
+        assert_eq!(&text[found[0].span.clone()], b64);
+        assert_eq!(found[2].text, secret.as_bytes());
+        assert_eq!(found[3].text, b"q=password=Tr0ub4dor&3horse-battery");
+    }
+
+    #[test]
+    fn identifiers_hashes_and_short_runs_are_left_alone() {
+        let text = "fn some_long_identifier_name_here() {}\n\
+                    sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n\
+                    path: src/engine/scanner/windows/lines.rs\n\
+                    short: aGVsbG8=\n";
+        assert_eq!(segments(text.as_bytes()), vec![]);
+    }
+}
