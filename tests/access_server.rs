@@ -861,6 +861,15 @@ fn env_checks_ask_the_server_about_keys() {
     let out = env("owner", &team.url);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(stdout(&out).contains("revoked"), "{}", stdout(&out));
+    // A user the server will not tell about keys gets an error, never a pass.
+    team.add("support", "support@acme.test", "support", &[]);
+    let out = env("support", &team.url);
+    assert_eq!(code(&out), 2, "{} {}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("could not be read"),
+        "{}",
+        stderr(&out)
+    );
     // Nobody answering is an error, never a pass.
     let out = env("owner", "http://127.0.0.1:9");
     assert_eq!(code(&out), 2, "{}", stderr(&out));

@@ -288,18 +288,36 @@ pub struct AccessSource {
     access_server: Option<String>,
 }
 
-/// The access store or server as the env checks see it.
-struct AccessStore(super::leaks::Access);
+/// The access store or server as the env checks see it. A lookup that fails is
+/// remembered: the command then exits 2 instead of passing a key nobody could check.
+struct AccessStore {
+    access: super::leaks::Access,
+    failure: std::cell::RefCell<Option<String>>,
+}
 
 impl KeyStatusLookup for AccessStore {
     fn status(&self, key: &str) -> Option<KeyStatus> {
-        let found = self.0.status(key).ok()?;
+        let found = match self.access.status(key) {
+            Ok(found) => found,
+            Err(e) => {
+                self.failure.borrow_mut().get_or_insert(e.to_string());
+                return None;
+            }
+        };
         Some(match found.status {
             sg_access::KeyStatus::Live => KeyStatus::Live,
             sg_access::KeyStatus::Revoked => KeyStatus::Revoked,
             sg_access::KeyStatus::Expired => KeyStatus::Expired,
             sg_access::KeyStatus::Unknown => KeyStatus::Unknown,
         })
+    }
+}
+
+/// The first key lookup that failed, as an error.
+fn lookups_succeeded(access: &Option<AccessStore>) -> anyhow::Result<()> {
+    match access.as_ref().and_then(|a| a.failure.borrow().clone()) {
+        Some(e) => anyhow::bail!("a key's status could not be read from the access store: {e}"),
+        None => Ok(()),
     }
 }
 
@@ -321,7 +339,10 @@ fn open_access(source: &AccessSource) -> anyhow::Result<Option<AccessStore>> {
     if let Some(access) = &access {
         access.ensure_reachable()?;
     }
-    Ok(access.map(AccessStore))
+    Ok(access.map(|access| AccessStore {
+        access,
+        failure: Default::default(),
+    }))
 }
 
 fn scanner(project: &Project) -> anyhow::Result<sg_engine::Scanner> {
@@ -383,6 +404,7 @@ fn check(
     let access = open_access(access_src)?;
     let lookup = access.as_ref().map(|a| a as &dyn KeyStatusLookup);
     let findings = sg_env::check(&project, &envs, &scanner, only, lookup)?;
+    lookups_succeeded(&access)?;
     let checked: Vec<&str> = match only {
         Some(name) => vec![name],
         None => envs.iter().map(|e| e.name.as_str()).collect(),
@@ -402,6 +424,7 @@ fn check_repository(
     let lookup = access.as_ref().map(|a| a as &dyn KeyStatusLookup);
     let (projects, findings) =
         sg_env::check_repository(root, convention(common)?, options, &default_scanner, lookup)?;
+    lookups_succeeded(&access)?;
     let checked: Vec<String> = projects
         .iter()
         .map(|p| format!("{} ({})", p.dir, p.environments.join(", ")))
@@ -469,6 +492,7 @@ fn run_command(
     let access = open_access(access_src)?;
     let lookup = access.as_ref().map(|a| a as &dyn KeyStatusLookup);
     let refusals = sg_env::guard(&env, &scanner, lookup);
+    lookups_succeeded(&access)?;
     if !refusals.is_empty() {
         for f in &refusals {
             eprintln!("{f}");
