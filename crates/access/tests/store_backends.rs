@@ -164,10 +164,10 @@ fn the_lifecycle_on_both_backends() {
     each_backend(lifecycle);
 }
 
-fn concurrent_writers(open: &Opener) {
-    let store = open();
+/// Creates the account on `store` and logs its Owner in.
+fn owner_session(store: &Store) -> (sg_access::Enrollment, sg_access::Session) {
     let invitation = sg_access::init(
-        &store,
+        store,
         &InitOptions {
             account: "Acme".into(),
             owner_email: "owner@acme.test".into(),
@@ -176,14 +176,20 @@ fn concurrent_writers(open: &Opener) {
         },
     )
     .expect("init");
-    let enrollment = sg_access::accept_invite(&store, &invitation.token).expect("accept");
-    let owner = sg_access::login(
-        &store,
+    let enrollment = sg_access::accept_invite(store, &invitation.token).expect("accept");
+    let session = sg_access::login(
+        store,
         "owner@acme.test",
-        &Credential::Totp(code(&store, &enrollment.otpauth_uri)),
+        &Credential::Totp(code(store, &enrollment.otpauth_uri)),
     )
-    .expect("login")
-    .actor;
+    .expect("login");
+    (enrollment, session)
+}
+
+fn concurrent_writers(open: &Opener) {
+    let store = open();
+    let (_, session) = owner_session(&store);
+    let owner = session.actor;
     sg_access::add_subaccount(&store, &owner, "qa", "qa").expect("qa");
     let threads: Vec<_> = (0..6)
         .map(|t| {
@@ -220,23 +226,7 @@ fn concurrent_writers_on_both_backends() {
 fn rotation(open: &KeyedOpener) {
     let old_key = Arc::new(ServerKey::generate());
     let store = open(old_key.clone()).expect("open");
-    let invitation = sg_access::init(
-        &store,
-        &InitOptions {
-            account: "Acme".into(),
-            owner_email: "owner@acme.test".into(),
-            currency: "USD".into(),
-            require_2fa: true,
-        },
-    )
-    .expect("init");
-    let enrollment = sg_access::accept_invite(&store, &invitation.token).expect("accept");
-    let session = sg_access::login(
-        &store,
-        "owner@acme.test",
-        &Credential::Totp(code(&store, &enrollment.otpauth_uri)),
-    )
-    .expect("login");
+    let (enrollment, session) = owner_session(&store);
     let new_key = Arc::new(ServerKey::generate());
     sg_access::rotate_server_key(&store, &new_key).expect("rotate");
     drop(store);
