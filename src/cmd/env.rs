@@ -544,9 +544,12 @@ fn export(
         ExportFormatArg::Json => ExportFormat::Json,
         ExportFormatArg::Shell => ExportFormat::Shell,
     };
-    std::io::stdout()
-        .lock()
-        .write_all(sg_env::export(&env, format).as_bytes())?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    sg_env::write_export(&env, format, &mut out)?;
+    out.flush()?;
+    // The process exits next, which returns the memory anyway: freeing a large environment
+    // string by string was a sixth of `env export` of 230,000 variables.
+    std::mem::forget(env);
     Ok(ExitCode::SUCCESS)
 }
 
