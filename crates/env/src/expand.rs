@@ -12,7 +12,7 @@
 //! expanded.
 
 use crate::error::{looks_like_name, redact_token, EnvError};
-use crate::parse::{Reference, Segment, Template};
+use crate::parse::{Pieces, Reference, Template};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -21,14 +21,14 @@ use std::path::Path;
 pub(crate) enum Body<'a> {
     /// No reference: the value itself.
     Text(&'a str),
-    Pieces(&'a [Segment]),
+    Pieces(&'a Pieces),
 }
 
 impl Template {
     pub(crate) fn body(&self) -> Body<'_> {
         match self {
             Template::Text(text) => Body::Text(text),
-            Template::Pieces(segments) => Body::Pieces(segments),
+            Template::Pieces(pieces) => Body::Pieces(pieces),
         }
     }
 }
@@ -119,12 +119,12 @@ impl<'a, D: Definitions> Expander<'a, D> {
         let Some((body, file)) = definitions.definition(id, index) else {
             return Ok(());
         };
-        let segments = match body {
+        let pieces = match body {
             Body::Text(text) => {
                 out.push_str(text);
                 return Ok(());
             }
-            Body::Pieces(segments) => segments,
+            Body::Pieces(pieces) => pieces,
         };
         if let Some(v) = self.memo.get(&(id, index)) {
             out.push_str(v);
@@ -140,15 +140,15 @@ impl<'a, D: Definitions> Expander<'a, D> {
             self.set_in_progress(id, true);
         }
         let result = if memoize {
-            let mut rendered = String::with_capacity(estimated_len(segments));
-            self.render_into(segments, file, id, index, &mut rendered)
+            let mut rendered = String::with_capacity(estimated_len(pieces));
+            self.render_into(pieces, file, id, index, &mut rendered)
                 .map(|()| {
                     out.push_str(&rendered);
                     self.memo.insert((id, index), rendered);
                 })
         } else {
-            out.reserve(estimated_len(segments));
-            self.render_into(segments, file, id, index, out)
+            out.reserve(estimated_len(pieces));
+            self.render_into(pieces, file, id, index, out)
         };
         if last {
             self.set_in_progress(id, false);
@@ -159,18 +159,19 @@ impl<'a, D: Definitions> Expander<'a, D> {
 
     fn render_into(
         &mut self,
-        segments: &[Segment],
+        pieces: &Pieces,
         file: &Path,
         id: usize,
         index: usize,
         out: &mut String,
     ) -> Result<(), EnvError> {
-        for segment in segments {
-            match segment {
-                Segment::Literal(text) => out.push_str(text),
-                Segment::Ref(r) => self.reference_into(r, file, id, index, out)?,
-            }
+        let mut at = 0;
+        for (offset, r) in &pieces.refs {
+            out.push_str(pieces.text.get(at..*offset).unwrap_or_default());
+            self.reference_into(r, file, id, index, out)?;
+            at = *offset;
         }
+        out.push_str(pieces.text.get(at..).unwrap_or_default());
         Ok(())
     }
 
@@ -267,14 +268,8 @@ impl<'a, D: Definitions> Expander<'a, D> {
 }
 
 /// Room for a rendered definition: its text and a little for each reference.
-fn estimated_len(segments: &[Segment]) -> usize {
-    segments
-        .iter()
-        .map(|s| match s {
-            Segment::Literal(text) => text.len(),
-            Segment::Ref(_) => 16,
-        })
-        .sum()
+fn estimated_len(pieces: &Pieces) -> usize {
+    pieces.text.len() + 16 * pieces.refs.len()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::config::{Convention, EnvConfig, EnvSpec, FileSpec};
 use crate::error::EnvError;
 use crate::expand::{Body, Definitions, Expander};
 use crate::keys::KeyIndex;
-use crate::parse::{parse, Duplicate, Entry, Segment, Template};
+use crate::parse::{parse, Duplicate, Entry, Pieces, Template};
 use crate::value::SecretValue;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -554,10 +554,10 @@ impl Merged {
         let Some(position) = self.index.get_or_insert(e.key, next, key_of) else {
             let (value, extra) = match e.template {
                 Template::Text(text) => (text, None),
-                Template::Pieces(segments) => {
+                Template::Pieces(pieces) => {
                     self.extras.push(Extra {
                         earlier: Vec::new(),
-                        pieces: Some(segments),
+                        pieces: Some(pieces),
                     });
                     (String::new(), Some(self.extras.len() - 1))
                 }
@@ -618,13 +618,13 @@ impl Merged {
             return;
         };
         let previous = match extra.pieces.take() {
-            Some(segments) => Template::Pieces(segments),
+            Some(pieces) => Template::Pieces(pieces),
             None => Template::Text(std::mem::take(&mut variable.value).into_string()),
         };
         extra.earlier.push((previous, origin.last));
         match e.template {
             Template::Text(text) => variable.value = SecretValue::new(text),
-            Template::Pieces(segments) => extra.pieces = Some(segments),
+            Template::Pieces(pieces) => extra.pieces = Some(pieces),
         }
         origin.last = source;
         variable.line = e.line;
@@ -709,7 +709,7 @@ struct Extra {
     /// of one file), each with the index of its source.
     earlier: Vec<(Template, usize)>,
     /// The winning definition, when it holds references.
-    pieces: Option<Vec<Segment>>,
+    pieces: Option<Pieces>,
 }
 
 /// The definitions as the expander reads them: key `i` is variable `i`.
@@ -752,8 +752,8 @@ impl Definitions for Table<'_> {
             (template.body(), *source)
         } else if index > earlier {
             return None;
-        } else if let Some(segments) = extra.and_then(|x| x.pieces.as_deref()) {
-            (Body::Pieces(segments), origin.last)
+        } else if let Some(pieces) = extra.and_then(|x| x.pieces.as_ref()) {
+            (Body::Pieces(pieces), origin.last)
         } else {
             (
                 Body::Text(self.variables.get(id)?.value.expose()),

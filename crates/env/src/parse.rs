@@ -25,14 +25,6 @@
 use crate::error::{redact_token, shown_name, EnvError};
 use std::path::Path;
 
-/// A piece of a value before expansion.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Segment {
-    Literal(String),
-    /// Boxed: a segment is then no larger than a string.
-    Ref(Box<Reference>),
-}
-
 /// `$NAME`, `${NAME}` or `${NAME:-default}`, with the position of its `$`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Reference {
@@ -40,9 +32,19 @@ pub(crate) struct Reference {
     /// `${NAME}` rather than `$NAME`: a bare `$` inside a password is common, a brace is
     /// deliberate.
     pub braced: bool,
-    pub default: Option<Vec<Segment>>,
+    pub default: Option<Pieces>,
     pub line: usize,
     pub column: usize,
+}
+
+/// Literal text with references: two allocations however many pieces (and one more per
+/// reference, its name).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Pieces {
+    /// The literal text, the references left out.
+    pub text: String,
+    /// The references in order, each with the byte offset in `text` where its value goes.
+    pub refs: Vec<(usize, Reference)>,
 }
 
 /// A value before expansion.
@@ -50,8 +52,7 @@ pub(crate) struct Reference {
 pub(crate) enum Template {
     /// No reference: the value itself.
     Text(String),
-    /// Literal text and references.
-    Pieces(Vec<Segment>),
+    Pieces(Pieces),
 }
 
 impl Default for Template {
@@ -578,7 +579,7 @@ impl<'a> Parser<'a> {
         line: usize,
         column: usize,
         in_double: bool,
-    ) -> Result<Vec<Segment>, EnvError> {
+    ) -> Result<Pieces, EnvError> {
         let mut out = Builder::default();
         loop {
             out.push_str(self.run(&DEFAULT, false));
@@ -626,11 +627,11 @@ pub(crate) fn is_identifier(key: &str) -> bool {
         && bytes.all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
-/// Collects literal text and references into segments.
+/// Collects literal text and references.
 #[derive(Default)]
 struct Builder {
-    segments: Vec<Segment>,
     literal: String,
+    refs: Vec<(usize, Reference)>,
 }
 
 impl Builder {
@@ -647,24 +648,22 @@ impl Builder {
     }
 
     fn reference(&mut self, r: Reference) {
-        if !self.literal.is_empty() {
-            self.segments
-                .push(Segment::Literal(std::mem::take(&mut self.literal)));
+        // Most values hold one reference: no room for more until a second comes.
+        if self.refs.is_empty() {
+            self.refs.reserve_exact(1);
         }
-        self.segments.push(Segment::Ref(Box::new(r)));
+        self.refs.push((self.literal.len(), r));
     }
 
-    fn finish(mut self) -> Vec<Segment> {
-        if !self.literal.is_empty() {
-            self.segments.push(Segment::Literal(self.literal));
+    fn finish(self) -> Pieces {
+        Pieces {
+            text: self.literal,
+            refs: self.refs,
         }
-        // Kept until the end of the load: no room for segments that will never come.
-        self.segments.shrink_to_fit();
-        self.segments
     }
 
     fn into_template(self) -> Template {
-        if self.segments.is_empty() {
+        if self.refs.is_empty() {
             Template::Text(self.literal)
         } else {
             Template::Pieces(self.finish())
@@ -711,20 +710,13 @@ mod tests {
     }
 
     #[test]
-    fn a_segment_is_no_larger_than_a_string() {
-        assert!(std::mem::size_of::<Segment>() <= std::mem::size_of::<String>() + 8);
-    }
-
-    #[test]
     fn positions_of_references_late_on_a_line() {
         let text = "A=x\nB=ü$A\"${A}\"é$A\n";
         let mut references = Vec::new();
         parse(text, Path::new(".env"), true, |e| {
-            if let Template::Pieces(segments) = e.template {
-                for s in segments {
-                    if let Segment::Ref(r) = s {
-                        references.push((r.line, r.column));
-                    }
+            if let Template::Pieces(pieces) = e.template {
+                for (_, r) in pieces.refs {
+                    references.push((r.line, r.column));
                 }
             }
         })
