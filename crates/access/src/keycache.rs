@@ -24,7 +24,7 @@ use std::time::Duration;
 /// keys are presented).
 const MAX_CACHED_KEYS: usize = 100_000;
 /// How often the SQLite watcher looks for commits made by others.
-const SQLITE_POLL: Duration = Duration::from_millis(1);
+const SQLITE_POLL: Duration = Duration::from_millis(5);
 /// How long the SQLite watcher waits before reopening a store it lost.
 const SQLITE_RETRY: Duration = Duration::from_secs(1);
 
