@@ -99,7 +99,7 @@ pub struct RangeConfig {
 /// `name` (a path at the top of the tree, e.g. `.secrets-guard.toml`) at the base and head
 /// of `spec`: a pull request that edits its own allowlist must not be judged by it.
 pub fn range_config(path: &Path, spec: &str, name: &str) -> Result<RangeConfig, GitError> {
-    let repo = repo::open_unchecked(path)?;
+    let repo = repo::open(path)?;
     let (base_spec, head_spec) = split_range(spec)?;
     let blob_at = |spec: &str| -> Result<Option<Oid>, GitError> {
         let commit = resolve(&repo, spec)?;
