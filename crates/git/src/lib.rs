@@ -112,7 +112,9 @@ pub struct GitStats {
     /// Blobs the history holds but the repository does not (a partial clone), skipped
     /// under `allow_missing_objects`; in the order the history introduces them.
     pub missing: Vec<MissingBlob>,
-    /// Blobs skipped on purpose (large, binary, generated), by path (staged and range scans).
+    /// What was skipped on purpose (large, binary, archive limits), by name: staged files
+    /// by path; history and range blobs by path, commit and blob id (history scans: each
+    /// distinct blob once, at the first path and commit that hold it).
     pub skipped: Vec<Skipped>,
     /// What could not be read or was refused (`--staged`: oversized or undecodable files),
     /// by path: the scan goes on and then fails.
