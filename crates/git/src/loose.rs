@@ -53,9 +53,13 @@ struct Checker {
 /// Makes every later full read of a loose object through `repo` check that object's
 /// zlib stream first (see the module documentation).
 pub(crate) fn guard(repo: &Repository) -> Result<(), GitError> {
-    let objects = objects_dir(repo);
-    let mut dirs = vec![objects.clone()];
-    alternates(&objects, 1, &mut dirs);
+    let mut dirs = Vec::new();
+    for objects in object_dirs(repo) {
+        if !dirs.contains(&objects) {
+            dirs.push(objects.clone());
+            alternates(&objects, 1, &mut dirs);
+        }
+    }
     // Any reference leads to the raw repository; HEAD exists in every repository, before
     // the first commit too, and is read without reading an object.
     let head = repo.find_reference("HEAD").map_err(GitError::git(
@@ -220,12 +224,15 @@ fn loose_files(objects: &Path, prefix: &str, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// `GIT_OBJECT_DIRECTORY` if set, else the common git directory's `objects`.
-fn objects_dir(repo: &Repository) -> PathBuf {
-    match std::env::var_os("GIT_OBJECT_DIRECTORY") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => repo.commondir().join("objects"),
+/// The common git directory's `objects`, which libgit2 reads, and `GIT_OBJECT_DIRECTORY`
+/// when git sets it (a quarantine during `receive-pack`), in case libgit2 is ever pointed
+/// there too: checking a directory more costs a failed open per read.
+fn object_dirs(repo: &Repository) -> Vec<PathBuf> {
+    let mut dirs = vec![repo.commondir().join("objects")];
+    if let Some(dir) = std::env::var_os("GIT_OBJECT_DIRECTORY").filter(|d| !d.is_empty()) {
+        dirs.push(PathBuf::from(dir));
     }
+    dirs
 }
 
 /// The object directories `objects/info/alternates` lists, and theirs, as deep as libgit2
