@@ -34,13 +34,6 @@ pub use staged::scan_staged;
 use serde::Serialize;
 use sg_engine::{Finding, ScanStats, Skipped, Unreadable};
 
-/// Parses `data` as a git index file with the `--staged` reader and reports whether it
-/// parsed: the entry point of the `index_reader` fuzz target (`fuzz/`).
-#[doc(hidden)]
-pub fn fuzz_index(data: &[u8]) -> bool {
-    index::parse_bytes(data)
-}
-
 /// How far a history scan has got, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
