@@ -12,6 +12,11 @@ use crate::parse::{Reference, Segment};
 use std::collections::HashMap;
 use std::path::Path;
 
+/// The longest value expansion may build. Each line may reference the value before it
+/// several times (`p=$p$p`), so without a bound 60 short lines ask for 2^60 bytes (found by
+/// the env_parser fuzz target); real values are far shorter than this.
+pub(crate) const MAX_EXPANDED: usize = 1 << 20;
+
 /// One definition to expand: its template and where it came from.
 pub(crate) struct Definition<'a> {
     pub template: &'a [Segment],
@@ -106,7 +111,20 @@ impl<'a> Expander<'a> {
         for segment in segments {
             match segment {
                 Segment::Literal(text) => out.push_str(text),
-                Segment::Ref(r) => out.push_str(&self.reference(r, file, key, index)?),
+                Segment::Ref(r) => {
+                    let value = self.reference(r, file, key, index)?;
+                    if out.len().saturating_add(value.len()) > MAX_EXPANDED {
+                        return Err(EnvError::ExpansionTooLarge {
+                            file: file.to_path_buf(),
+                            line: r.line,
+                            column: r.column,
+                            key: key.to_owned(),
+                            limit: MAX_EXPANDED,
+                            environment: self.environment.to_owned(),
+                        });
+                    }
+                    out.push_str(&value);
+                }
             }
         }
         Ok(out)
