@@ -876,3 +876,78 @@ fn env_checks_ask_the_server_about_keys() {
     let out = env("nobody", &team.url);
     assert_ne!(code(&out), 0, "{}", stderr(&out));
 }
+
+/// Two server processes on one store: a key verified (and so cached) through the second
+/// is refused there once the first revokes it, and at once through the first itself.
+/// On PostgreSQL this is the store's change notification emptying the second server's
+/// verification cache; on SQLite each verification reads the file.
+fn verifications_follow_revocations_across_servers(dir: &Path, backend: &Backend) {
+    let (first, team, _) = started_team(dir, backend);
+    let second = Server::start(dir, backend, &[]);
+    let through = |server: &Server| Team {
+        dir: dir.to_path_buf(),
+        url: server.url.clone(),
+    };
+    let key = team.ok(
+        "owner",
+        &["key", "create", "--subaccount", "prod", "--name", "deploy"],
+    );
+    let verify = |server: &Server| {
+        let out = through(server).run_stdin("anyone", &["key", "verify"], &key);
+        stdout(&out).trim().to_owned()
+    };
+    for _ in 0..3 {
+        assert_eq!(verify(&second), "valid");
+        assert_eq!(verify(&first), "valid");
+    }
+    let listed = team.json("owner", &["key", "list", "--format", "json"]);
+    let id = listed[0]["id"].to_string();
+    team.ok("owner", &["key", "revoke", &id]);
+    assert_eq!(verify(&first), "revoked", "the revoking server, at once");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let seen = verify(&second);
+        if seen == "revoked" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other server still says {seen:?} 5 s after the revocation"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // A rotation with no grace through the second server ends the old key on the first.
+    let fresh = team
+        .ok(
+            "owner",
+            &["key", "create", "--subaccount", "qa", "--name", "tests"],
+        )
+        .trim()
+        .to_owned();
+    let check = |server: &Server| {
+        let out = through(server).run_stdin("anyone", &["key", "verify"], &fresh);
+        stdout(&out).trim().to_owned()
+    };
+    assert_eq!(check(&first), "valid");
+    let listed = team.json("owner", &["key", "list", "--format", "json"]);
+    let fresh_id = listed
+        .as_array()
+        .and_then(|keys| keys.iter().find(|k| k["name"] == "tests"))
+        .map(|k| k["id"].to_string())
+        .expect("the new key is listed");
+    through(&second).ok("owner", &["key", "rotate", &fresh_id, "--grace-hours", "0"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while check(&first) != "expired" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first server still accepts a key rotated away through the second"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(second);
+}
+
+#[test]
+fn verifications_follow_revocations_across_server_processes() {
+    on_both_backends(verifications_follow_revocations_across_servers);
+}

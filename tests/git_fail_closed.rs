@@ -96,8 +96,62 @@ fn a_truncated_loose_object_exits_2_within_seconds_in_every_mode() {
             stderr.contains("damaged loose git object"),
             "{args:?}: {stderr}"
         );
-        assert!(stderr.contains(&id), "names the object: {stderr}");
+        // Each mode names the damaged object it went to read: the staged blob for
+        // `--staged`, the committed one for the history and the range.
+        let named = if args == ["--staged"] {
+            &staged_id
+        } else {
+            &id
+        };
+        assert!(
+            stderr.contains(named.as_str()),
+            "names the object: {stderr}"
+        );
         assert!(stderr.contains("truncated zlib stream"), "{stderr}");
+    }
+}
+
+#[test]
+fn only_the_objects_a_scan_reads_are_checked() {
+    let repo = Repo::init();
+    repo.write("app.py", "print('hello')\n");
+    let base = repo.commit_all("base");
+    let body: String = (0..4000)
+        .map(|i| format!("line {i} = {}\n", i * 7919))
+        .collect();
+    // A loose object no scan below reads (as `git stash` or an abandoned `git add` leave).
+    let outside = repo.dir.path().join("stray.txt");
+    std::fs::write(&outside, &body).expect("write");
+    let stray = repo
+        .git(&["hash-object", "-w", &outside.display().to_string()])
+        .trim()
+        .to_owned();
+    truncate(&loose_path(&repo, &stray));
+    repo.write("more.py", "print('more')\n");
+    repo.commit_all("more");
+    repo.write("new.py", "print('new')\n");
+    repo.git(&["add", "new.py"]);
+    let range = format!("{base}..HEAD");
+    for args in [
+        vec!["--staged"],
+        vec!["--git"],
+        vec!["--git", "--range", range.as_str()],
+    ] {
+        let (code, stderr) = scan_within(&repo, &args, Duration::from_secs(60));
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+    }
+
+    // A damaged commit is read by the history walk itself (inside libgit2): still exit 2.
+    let head = repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    truncate(&loose_path(&repo, &head));
+    for args in [vec!["--git"], vec!["--git", "--range", range.as_str()]] {
+        let (code, stderr) = scan_within(&repo, &args, Duration::from_secs(60));
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(&head), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("truncated zlib stream"),
+            "{args:?}: {stderr}"
+        );
     }
 }
 

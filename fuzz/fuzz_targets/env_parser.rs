@@ -7,17 +7,32 @@ use std::sync::OnceLock;
 
 fn dir() -> &'static tempfile::TempDir {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir"))
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // The shared base every environment loads first, under the fuzzed overrides.
+        std::fs::write(
+            dir.path().join(".env"),
+            "BASE=1\nexport SHARED='two words'\n",
+        )
+        .expect("write .env");
+        dir
+    })
 }
 
 fuzz_target!(|data: &[u8]| {
     let root = dir().path();
-    if std::fs::write(root.join(".env"), data).is_err() {
+    // An environment's own file: a lone `.env` makes no environment (the standard
+    // convention names environments after their `.env.NAME` files), so nothing would be
+    // parsed. The assertion keeps the target from going blind like that again.
+    if std::fs::write(root.join(".env.dev"), data).is_err() {
         return;
     }
     if let Ok(project) = sg_env::Project::open(root) {
-        for name in project.environment_names() {
-            let _ = project.load(&name, &sg_env::LoadOptions::files_only());
-        }
+        assert_eq!(
+            project.environment_names(),
+            ["dev"],
+            "the fuzzed file is loaded"
+        );
+        let _ = project.load("dev", &sg_env::LoadOptions::files_only());
     }
 });

@@ -4,5 +4,9 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = sg_git::fuzz_index(data);
+    if let Ok(Some(index)) = sg_gitindex::parse(data) {
+        for entry in index.entries() {
+            let _ = index.path(entry);
+        }
+    }
 });

@@ -409,16 +409,29 @@ pub fn report(
         );
         return Ok(ExitCode::from(super::EXIT_INPUT_ERROR));
     }
-    // History scans count what they skip without naming it: the counts decide too.
+    // Every mode names what it skips; the counts decide too, so nothing counted but
+    // unnamed can pass.
     let counted = stats.skipped_binary + stats.skipped_large + skipped_generated;
     if args.fail_on_skip && (!unread.skipped.is_empty() || counted > 0) {
         let count = (unread.skipped.len() as u64).max(counted);
+        let mut shown: Vec<String> = unread
+            .skipped
+            .iter()
+            .take(SKIPPED_SHOWN)
+            .map(Skipped::name)
+            .collect();
+        if unread.skipped.len() > SKIPPED_SHOWN {
+            shown.push(format!(
+                "… and {} more",
+                unread.skipped.len() - SKIPPED_SHOWN
+            ));
+        }
         eprintln!(
             "error: {count} file(s) skipped and --fail-on-skip is set (exit 2): {}",
-            if unread.skipped.is_empty() {
+            if shown.is_empty() {
                 "see the counts above".to_owned()
             } else {
-                names(unread.skipped.iter().map(|s| s.path.as_str()))
+                names(shown.iter().map(String::as_str))
             }
         );
         return Ok(ExitCode::from(super::EXIT_INPUT_ERROR));

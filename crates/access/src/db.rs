@@ -119,8 +119,54 @@ impl Row {
 /// An open transaction on either backend. Every operation of the access core runs inside
 /// exactly one of these.
 pub enum Conn<'a> {
-    Sqlite(&'a rusqlite::Transaction<'a>),
-    Postgres(RefCell<postgres::Transaction<'a>>, &'a StatementCache),
+    /// A connection inside a transaction, or (for one-statement reads) in autocommit.
+    Sqlite(&'a rusqlite::Connection),
+    Postgres(RefCell<PgHandle<'a>>, &'a StatementCache),
+}
+
+/// A PostgreSQL transaction, or the bare client for a one-statement read, which is its own
+/// snapshot and so needs no `BEGIN`/`COMMIT` round trips.
+pub enum PgHandle<'a> {
+    Transaction(postgres::Transaction<'a>),
+    Autocommit(&'a mut postgres::Client),
+}
+
+impl PgHandle<'_> {
+    fn prepare(&mut self, sql: &str) -> std::result::Result<postgres::Statement, postgres::Error> {
+        match self {
+            PgHandle::Transaction(tx) => tx.prepare(sql),
+            PgHandle::Autocommit(client) => client.prepare(sql),
+        }
+    }
+
+    fn execute(
+        &mut self,
+        statement: &postgres::Statement,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> std::result::Result<u64, postgres::Error> {
+        match self {
+            PgHandle::Transaction(tx) => tx.execute(statement, params),
+            PgHandle::Autocommit(client) => client.execute(statement, params),
+        }
+    }
+
+    fn query(
+        &mut self,
+        statement: &postgres::Statement,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> std::result::Result<Vec<postgres::Row>, postgres::Error> {
+        match self {
+            PgHandle::Transaction(tx) => tx.query(statement, params),
+            PgHandle::Autocommit(client) => client.query(statement, params),
+        }
+    }
+
+    fn batch_execute(&mut self, sql: &str) -> std::result::Result<(), postgres::Error> {
+        match self {
+            PgHandle::Transaction(tx) => tx.batch_execute(sql),
+            PgHandle::Autocommit(client) => client.batch_execute(sql),
+        }
+    }
 }
 
 /// Statements prepared on one PostgreSQL connection, by their SQL: a query then costs one
@@ -129,7 +175,7 @@ pub enum Conn<'a> {
 pub type StatementCache = RefCell<std::collections::HashMap<String, postgres::Statement>>;
 
 fn prepared(
-    tx: &RefCell<postgres::Transaction<'_>>,
+    tx: &RefCell<PgHandle<'_>>,
     cache: &StatementCache,
     sql: &str,
 ) -> Result<postgres::Statement> {
@@ -257,14 +303,14 @@ impl postgres::types::ToSql for Value {
     postgres::types::to_sql_checked!();
 }
 
-fn pg_params(params: &[Value]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+pub(crate) fn pg_params(params: &[Value]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
     params
         .iter()
         .map(|v| v as &(dyn postgres::types::ToSql + Sync))
         .collect()
 }
 
-fn pg_row(row: &postgres::Row) -> Result<Row> {
+pub(crate) fn pg_row(row: &postgres::Row) -> Result<Row> {
     use postgres::types::Type;
     let mut values = Vec::with_capacity(row.len());
     for (i, column) in row.columns().iter().enumerate() {
@@ -288,7 +334,7 @@ fn pg_row(row: &postgres::Row) -> Result<Row> {
 }
 
 /// `?1` → `$1`. Our SQL never has a `?` inside a string literal.
-fn dollar_placeholders(sql: &str) -> String {
+pub(crate) fn dollar_placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {

@@ -156,7 +156,8 @@ pub fn key_hash(secret: &str) -> String {
     audit::hex(&Sha256::digest(secret.as_bytes()))
 }
 
-struct KeyRow {
+#[derive(Clone)]
+pub(crate) struct KeyRow {
     id: i64,
     subaccount_id: i64,
     subaccount: String,
@@ -254,25 +255,62 @@ fn key_by_id(conn: &Conn<'_>, id: i64) -> Result<KeyRow> {
         })
 }
 
+/// A presented key, reduced to what its lookup needs: the display prefix that narrows the
+/// candidates, and the hash that must match one of them.
+pub(crate) struct Presented {
+    pub(crate) prefix: String,
+    pub(crate) hash: String,
+}
+
+impl Presented {
+    /// `None` when `secret` is not one of our keys at all (no lookup is needed).
+    pub(crate) fn parse(secret: &str) -> Option<Presented> {
+        let key = ApiKey::parse(secret.trim()).ok()?;
+        Some(Presented {
+            prefix: key.display_prefix().to_owned(),
+            hash: key_hash(key.expose()),
+        })
+    }
+
+    /// The candidate whose hash matches, compared in constant time.
+    pub(crate) fn pick(&self, candidates: Vec<KeyRow>) -> Option<KeyRow> {
+        let mut found = None;
+        for row in candidates {
+            if bool::from(row.hash.as_bytes().ct_eq(self.hash.as_bytes())) {
+                found = Some(row);
+            }
+        }
+        found
+    }
+}
+
+/// The one query of a key lookup: the keys sharing a display prefix (`?1`).
+pub(crate) fn candidates_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| format!("SELECT {KEY_COLUMNS} WHERE k.display_prefix = ?1"))
+}
+
+/// Maps the rows of [`candidates_sql`].
+pub(crate) fn candidate_rows(rows: &[Row]) -> Result<Vec<KeyRow>> {
+    rows.iter().map(key_row).collect()
+}
+
+/// The stored key matching `presented`, in one statement.
+pub(crate) fn find_presented(store: &Store, presented: &Presented) -> Result<Option<KeyRow>> {
+    store.read_one_statement(|conn, _| {
+        let rows = conn.query(candidates_sql(), p![presented.prefix.as_str()])?;
+        Ok(presented.pick(candidate_rows(&rows)?))
+    })
+}
+
 /// Finds the stored key matching `secret`: candidates are narrowed by the display prefix,
 /// then the SHA-256 hashes are compared in constant time.
 fn find_by_secret(conn: &Conn<'_>, secret: &str) -> Result<Option<KeyRow>> {
-    let Ok(key) = ApiKey::parse(secret.trim()) else {
+    let Some(presented) = Presented::parse(secret) else {
         return Ok(None);
     };
-    let wanted = key_hash(key.expose());
-    let candidates = key_rows(
-        conn,
-        "WHERE k.display_prefix = ?1",
-        p![key.display_prefix()],
-    )?;
-    let mut found = None;
-    for row in candidates {
-        if bool::from(row.hash.as_bytes().ct_eq(wanted.as_bytes())) {
-            found = Some(row);
-        }
-    }
-    Ok(found)
+    let rows = conn.query(candidates_sql(), p![presented.prefix.as_str()])?;
+    Ok(presented.pick(candidate_rows(&rows)?))
 }
 
 fn validate_key_name(name: &str) -> Result<()> {
@@ -554,28 +592,57 @@ pub const LAST_USED_RESOLUTION_SECONDS: i64 = 60;
 /// `key verify`: [`lookup_key`], and when the key is live, records that it was used (to
 /// the minute).
 pub fn verify_key(store: &Store, secret: &str) -> Result<KeyLookup> {
-    // Usage timestamps are bookkeeping, not a change of who may do what, so they are
-    // not audited (every API call would otherwise append an entry).
-    let (result, stale) = store.read(|tx, now| {
-        let Some(row) = find_by_secret(tx, secret)? else {
-            return Ok((KeyLookup::unknown(), None));
-        };
-        let result = row.lookup(now);
-        let stale = result.status == KeyStatus::Live
-            && row
-                .last_used
-                .is_none_or(|t| now - t >= LAST_USED_RESOLUTION_SECONDS);
-        Ok((result, stale.then_some(row.id)))
-    })?;
-    if let Some(id) = stale {
-        store.transaction(true, |tx, now| {
-            tx.exec(
-                "UPDATE api_keys SET last_used = ?1 WHERE id = ?2",
-                p![now, id],
-            )
-        })?;
+    let (result, used) = check_key(store, secret)?;
+    if let Some(used) = used {
+        record_key_use(store, used)?;
     }
     Ok(result)
+}
+
+/// A live key's use that [`record_key_use`] should write down: its `last_used` is older
+/// than [`LAST_USED_RESOLUTION_SECONDS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyUse {
+    key_id: i64,
+}
+
+impl KeyUse {
+    /// The key's id in the store.
+    pub fn key_id(&self) -> i64 {
+        self.key_id
+    }
+}
+
+/// The read half of [`verify_key`]: one statement, no write. A server answers from this
+/// and records the use afterwards, off the request's path.
+pub fn check_key(store: &Store, secret: &str) -> Result<(KeyLookup, Option<KeyUse>)> {
+    store.read_one_statement(|tx, now| Ok(verdict(find_by_secret(tx, secret)?.as_ref(), now)))
+}
+
+/// What a verification answers for the stored key `found` at `now`, and whether its use
+/// should be recorded.
+pub(crate) fn verdict(found: Option<&KeyRow>, now: i64) -> (KeyLookup, Option<KeyUse>) {
+    let Some(row) = found else {
+        return (KeyLookup::unknown(), None);
+    };
+    let result = row.lookup(now);
+    let stale = result.status == KeyStatus::Live
+        && row
+            .last_used
+            .is_none_or(|t| now - t >= LAST_USED_RESOLUTION_SECONDS);
+    (result, stale.then_some(KeyUse { key_id: row.id }))
+}
+
+/// The write half of [`verify_key`]. Usage timestamps are bookkeeping, not a change of who
+/// may do what, so they are not audited (every API call would otherwise append an entry).
+pub fn record_key_use(store: &Store, used: KeyUse) -> Result<()> {
+    store.transaction(true, |tx, now| {
+        tx.exec(
+            "UPDATE api_keys SET last_used = ?1 WHERE id = ?2",
+            p![now, used.key_id],
+        )
+        .map(|_| ())
+    })
 }
 
 /// What the store knows about the key whose [`key_hash`] is `hash`, for a user who may

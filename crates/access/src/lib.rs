@@ -50,8 +50,10 @@ pub mod db;
 pub mod doctor;
 mod error;
 mod integrity;
+pub mod keycache;
 pub mod keys;
 mod lockholder;
+pub mod pgverify;
 pub mod roles;
 pub mod serverkey;
 pub mod session;
@@ -72,9 +74,10 @@ pub use billing::{
 pub use doctor::{doctor, Warning};
 pub use error::{AccessError, DbError, Result};
 pub use keys::{
-    create_key, key_hash, key_status_by_hash, list_keys, list_leaks, lookup_key, report_leaks,
-    revoke_key, revoke_leaked, rotate_key, verify_key, IssuedKey, KeyInfo, KeyLookup, KeyStatus,
-    Leak, LeakedKey, RevokedKey, DEFAULT_GRACE_HOURS, MAX_GRACE_HOURS, MAX_KEY_DAYS,
+    check_key, create_key, key_hash, key_status_by_hash, list_keys, list_leaks, lookup_key,
+    record_key_use, report_leaks, revoke_key, revoke_leaked, rotate_key, verify_key, IssuedKey,
+    KeyInfo, KeyLookup, KeyStatus, KeyUse, Leak, LeakedKey, RevokedKey, DEFAULT_GRACE_HOURS,
+    LAST_USED_RESOLUTION_SECONDS, MAX_GRACE_HOURS, MAX_KEY_DAYS,
 };
 pub use roles::{Capability, Grant, Role};
 pub use serverkey::ServerKey;

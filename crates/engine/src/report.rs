@@ -263,7 +263,7 @@ pub fn sarif_log(findings: &[Finding], rules: SarifRules<'_>, unread: Unread<'_>
             unread
                 .skipped
                 .iter()
-                .map(|s| notification("note", &s.path, format!("{}: {}", s.path, s.reason))),
+                .map(|s| notification("note", &s.path, format!("{}: {}", s.name(), s.reason))),
         )
         .collect();
     json!({

@@ -28,6 +28,12 @@ pub struct Skipped {
     pub path_bytes: Option<Vec<u8>>,
     pub kind: SkipKind,
     pub reason: String,
+    /// A blob skipped by a git history or range scan: the commit that put it at `path`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// A blob skipped by a git history or range scan: its object id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
 }
 
 impl Skipped {
@@ -37,6 +43,34 @@ impl Skipped {
             path_bytes: None,
             kind,
             reason: reason.into(),
+            commit: None,
+            blob: None,
+        }
+    }
+
+    /// A blob a git scan skipped: at `path` in `commit`, object `blob`.
+    pub fn blob(
+        path: impl Into<String>,
+        commit: impl Into<String>,
+        blob: impl Into<String>,
+        kind: SkipKind,
+        reason: impl Into<String>,
+    ) -> Skipped {
+        Skipped {
+            commit: Some(commit.into()),
+            blob: Some(blob.into()),
+            ..Skipped::new(path, kind, reason)
+        }
+    }
+
+    /// What was skipped, as one name: the path, and for a git blob its commit and id
+    /// (`src/a.bin (commit 1a2b…, blob 3c4d…)`). Control characters are kept: see Display.
+    pub fn name(&self) -> String {
+        match (&self.commit, &self.blob) {
+            (Some(commit), Some(blob)) => format!("{} (commit {commit}, blob {blob})", self.path),
+            (Some(commit), None) => format!("{} (commit {commit})", self.path),
+            (None, Some(blob)) => format!("{} (blob {blob})", self.path),
+            (None, None) => self.path.clone(),
         }
     }
 }
@@ -69,7 +103,7 @@ impl std::fmt::Display for Unreadable {
 
 impl std::fmt::Display for Skipped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", escape_controls(&self.path), self.reason)
+        write!(f, "{}: {}", escape_controls(&self.name()), self.reason)
     }
 }
 
@@ -121,6 +155,16 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&s).expect("json"),
             serde_json::json!({"path": "a.bin", "kind": "binary", "reason": "binary"})
+        );
+        let b = Skipped::blob("a\nb.png", "c0ffee", "b10b", SkipKind::Binary, "binary");
+        assert_eq!(
+            serde_json::to_value(&b).expect("json"),
+            serde_json::json!({"path": "a\nb.png", "kind": "binary", "reason": "binary",
+                "commit": "c0ffee", "blob": "b10b"})
+        );
+        assert_eq!(
+            b.to_string(),
+            "a\\nb.png (commit c0ffee, blob b10b): binary"
         );
         let mut u = Unreadable::new("x", "permission denied");
         u.path_bytes = non_utf8_bytes(b"x\xff");

@@ -31,6 +31,15 @@ pub enum EnvError {
         name: String,
         environment: String,
     },
+    #[error("{file}:{line}:{column}: in `{key}`: expanding references makes the value longer than {limit} bytes in environment `{environment}` (a value that references another several times, line after line, doubles each time); use --no-expand if the `$` are literal")]
+    ExpansionTooLarge {
+        file: PathBuf,
+        line: usize,
+        column: usize,
+        key: String,
+        limit: usize,
+        environment: String,
+    },
     #[error("{file}:{line}:{column}: expansion cycle in environment `{environment}`: {chain}")]
     Cycle {
         file: PathBuf,

@@ -16,6 +16,11 @@ use crate::parse::{Pieces, Reference, Template};
 use std::collections::HashMap;
 use std::path::Path;
 
+/// The longest value expansion may build. Each line may reference the value before it
+/// several times (`p=$p$p`), so without a bound 60 short lines ask for 2^60 bytes (found by
+/// the env_parser fuzz target); real values are far shorter than this.
+pub(crate) const MAX_EXPANDED: usize = 1 << 20;
+
 /// A definition as the expander reads it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Body<'a> {
@@ -236,6 +241,16 @@ impl<'a, D: Definitions> Expander<'a, D> {
                 None => (self.process)(&r.name).map(|v| out.push_str(&v)).is_some(),
             },
         };
+        if out.len() > MAX_EXPANDED {
+            return Err(EnvError::ExpansionTooLarge {
+                file: file.to_path_buf(),
+                line: r.line,
+                column: r.column,
+                key: key.to_owned(),
+                limit: MAX_EXPANDED,
+                environment: self.environment.to_owned(),
+            });
+        }
         if out.len() > start {
             return Ok(());
         }

@@ -16,10 +16,34 @@ pub enum GitExposure {
 
 /// The repository containing `root`, if any.
 pub struct GitView {
+    #[cfg(feature = "git")]
     repo: git2::Repository,
     workdir: std::path::PathBuf,
 }
 
+/// Built without the `git` feature (the fuzz targets): asking git is an error, never a
+/// silent "not exposed".
+#[cfg(not(feature = "git"))]
+impl GitView {
+    pub fn discover(root: &Path) -> Result<Option<GitView>, EnvError> {
+        Err(EnvError::Git {
+            dir: root.to_path_buf(),
+            message: "built without git support (the `git` feature of sg-env)".into(),
+        })
+    }
+
+    pub fn exposure(&self, file: &Path) -> Result<Option<GitExposure>, EnvError> {
+        Err(EnvError::Git {
+            dir: file.to_path_buf(),
+            message: format!(
+                "built without git support; {} is not asked about",
+                self.workdir.display()
+            ),
+        })
+    }
+}
+
+#[cfg(feature = "git")]
 impl GitView {
     /// `Ok(None)` when `root` is not inside a git working tree.
     pub fn discover(root: &Path) -> Result<Option<GitView>, EnvError> {
@@ -70,7 +94,9 @@ impl GitView {
             GitExposure::NotIgnored
         }))
     }
+}
 
+impl GitView {
     /// `file` as git names it: relative to the working tree, `/`-separated.
     pub fn repo_path(&self, file: &Path) -> Option<String> {
         let absolute = resolve_parent(file).ok()?;

@@ -2,6 +2,7 @@
 
 use crate::error::GitError;
 use git2::{Odb, OdbObject, Oid};
+use sg_engine::{SkipKind, Skipped};
 
 /// How many leading bytes decide whether a blob is binary (git's own heuristic).
 const BINARY_SNIFF: usize = 8000;
@@ -10,7 +11,8 @@ const BINARY_SNIFF: usize = 8000;
 pub(crate) enum BlobRead<'odb> {
     Text(OdbObject<'odb>),
     Binary,
-    Large,
+    /// Over the size limit: its size, from the header.
+    Large(u64),
 }
 
 /// Reads blob `id`; blobs over `max_size` are classified from the object header alone,
@@ -25,7 +27,7 @@ pub(crate) fn read_blob<'odb>(
         .read_header(id)
         .map_err(GitError::object(id, Some(path)))?;
     if size as u64 > max_size {
-        return Ok(BlobRead::Large);
+        return Ok(BlobRead::Large(size as u64));
     }
     let object = odb.read(id).map_err(GitError::object(id, Some(path)))?;
     if is_binary(object.data()) {
@@ -89,6 +91,34 @@ pub(crate) fn read_bytes<'odb>(
     path: &str,
 ) -> Result<OdbObject<'odb>, GitError> {
     odb.read(id).map_err(GitError::object(id, Some(path)))
+}
+
+/// Why a history or range scan did not read a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Skip {
+    /// NUL bytes in its first 8000 bytes.
+    Binary,
+    /// Over `--max-file-size`: its size.
+    Large(u64),
+}
+
+/// The skipped entry for blob `blob` at `path` in `commit`, the same for history and
+/// range scans: the path, the commit and the blob id, and why.
+pub(crate) fn skipped_blob(
+    path: &str,
+    commit: Oid,
+    blob: Oid,
+    skip: Skip,
+    max_size: u64,
+) -> Skipped {
+    let (kind, reason) = match skip {
+        Skip::Binary => (SkipKind::Binary, "binary (NUL bytes): not read".to_owned()),
+        Skip::Large(size) => (
+            SkipKind::Large,
+            format!("{size} bytes, over --max-file-size {max_size}: not read"),
+        ),
+    };
+    Skipped::blob(path, commit.to_string(), blob.to_string(), kind, reason)
 }
 
 pub(crate) fn is_binary(bytes: &[u8]) -> bool {

@@ -48,12 +48,6 @@ pub enum GitError {
     },
     #[error("{context}: {reason}")]
     Git { context: String, reason: GitMessage },
-    #[error(
-        "damaged loose git object(s), not read (libgit2 would hang on them): {}; \
-         restore them from another clone or a backup (`git fsck --full` lists what refers to them)",
-        .objects.join("; ")
-    )]
-    DamagedObjects { objects: Vec<String> },
     #[error("cannot start the scan's worker threads: {0}")]
     Threads(String),
     #[error("{path}: {reason}")]

@@ -1,7 +1,7 @@
 //! `--git`: every blob the history of all refs (or one ref) introduces, each distinct blob
 //! scanned once in parallel, each finding attributed to the commit that first introduced it.
 
-use crate::blob::{display_path, is_binary, read_blob, BlobRead};
+use crate::blob::{display_path, is_binary, read_blob, skipped_blob, BlobRead, Skip};
 use crate::changes::{tree_changes, Change, Kind};
 use crate::collect::Collected;
 use crate::commit::commit_info;
@@ -29,8 +29,8 @@ enum Outcome {
         bytes: u64,
         findings: Vec<(u32, Finding)>,
     },
-    Binary,
-    Large,
+    /// Not read: binary, or over the size limit.
+    Skipped(Skip),
     /// Not in the repository (a partial clone).
     Missing,
 }
@@ -61,8 +61,25 @@ pub fn scan_history(
     let mut collected = Collected::default();
     for (usage, outcome) in blobs.iter().zip(outcomes) {
         match outcome {
-            Outcome::Binary => stats.skipped_binary += 1,
-            Outcome::Large => stats.skipped_large += 1,
+            Outcome::Skipped(skip) => {
+                match skip {
+                    Skip::Binary => stats.skipped_binary += 1,
+                    Skip::Large(_) => stats.skipped_large += 1,
+                }
+                // Named by the first path and commit that hold the blob, like a missing one.
+                let (path, order) = usage.paths.first().cloned().unwrap_or_default();
+                let commit = commits
+                    .get(order as usize)
+                    .copied()
+                    .unwrap_or_else(Oid::zero);
+                stats.skipped.push(skipped_blob(
+                    &path,
+                    commit,
+                    usage.id,
+                    skip,
+                    opts.max_file_size,
+                ));
+            }
             Outcome::Missing => {
                 let (path, order) = usage.paths.first().cloned().unwrap_or_default();
                 stats.missing.push(MissingBlob {
@@ -270,9 +287,9 @@ fn scan_packed_then_rest(
             return;
         };
         let outcome = if bytes.len() as u64 > opts.max_file_size {
-            Outcome::Large
+            Outcome::Skipped(Skip::Large(bytes.len() as u64))
         } else if is_binary(bytes) {
-            Outcome::Binary
+            Outcome::Skipped(Skip::Binary)
         } else {
             scan_bytes(scanner, commits, usage, bytes)
         };
@@ -365,8 +382,8 @@ fn scan_one(
         .map_err(GitError::git("cannot open the object database"))?;
     let object = match read_blob(&odb, usage.id, path, max_size) {
         Ok(BlobRead::Text(object)) => object,
-        Ok(BlobRead::Binary) => return Ok(Outcome::Binary),
-        Ok(BlobRead::Large) => return Ok(Outcome::Large),
+        Ok(BlobRead::Binary) => return Ok(Outcome::Skipped(Skip::Binary)),
+        Ok(BlobRead::Large(size)) => return Ok(Outcome::Skipped(Skip::Large(size))),
         Err(GitError::Object { reason, .. }) if reason.code == git2::ErrorCode::NotFound => {
             return Ok(Outcome::Missing)
         }

@@ -34,13 +34,6 @@ pub use staged::scan_staged;
 use serde::Serialize;
 use sg_engine::{Finding, ScanStats, Skipped, Unreadable};
 
-/// Parses `data` as a git index file with the `--staged` reader and reports whether it
-/// parsed: the entry point of the `index_reader` fuzz target (`fuzz/`).
-#[doc(hidden)]
-pub fn fuzz_index(data: &[u8]) -> bool {
-    index::parse_bytes(data)
-}
-
 /// How far a history scan has got, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
@@ -112,7 +105,9 @@ pub struct GitStats {
     /// Blobs the history holds but the repository does not (a partial clone), skipped
     /// under `allow_missing_objects`; in the order the history introduces them.
     pub missing: Vec<MissingBlob>,
-    /// Blobs skipped on purpose (large, binary, generated), by path (staged and range scans).
+    /// What was skipped on purpose (large, binary, archive limits), by name: staged files
+    /// by path; history and range blobs by path, commit and blob id (history scans: each
+    /// distinct blob once, at the first path and commit that hold it).
     pub skipped: Vec<Skipped>,
     /// What could not be read or was refused (`--staged`: oversized or undecodable files),
     /// by path: the scan goes on and then fails.

@@ -1,7 +1,7 @@
 //! `--range BASE..HEAD` (and `--since REF`): the lines the commits of a range add, for
 //! CI on pull requests. A shallow clone that lacks part of the range is an error.
 
-use crate::blob::{display_path, read_bytes, read_text, TextRead};
+use crate::blob::{display_path, read_bytes, read_text, skipped_blob, Skip, TextRead};
 use crate::changes::{tree_changes, Change, Kind};
 use crate::collect::Collected;
 use crate::commit::commit_info;
@@ -9,7 +9,7 @@ use crate::error::GitError;
 use crate::lines::AddedLines;
 use crate::{repo, GitScan, GitScanOptions};
 use git2::{Commit, Odb, Oid, Repository, Sort};
-use sg_engine::{Finding, ScanInput, Scanner, SkipKind, Skipped, Unreadable};
+use sg_engine::{Finding, ScanInput, Scanner, Unreadable};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -99,7 +99,7 @@ pub struct RangeConfig {
 /// `name` (a path at the top of the tree, e.g. `.secrets-guard.toml`) at the base and head
 /// of `spec`: a pull request that edits its own allowlist must not be judged by it.
 pub fn range_config(path: &Path, spec: &str, name: &str) -> Result<RangeConfig, GitError> {
-    let repo = repo::open_unchecked(path)?;
+    let repo = repo::open(path)?;
     let (base_spec, head_spec) = split_range(spec)?;
     let blob_at = |spec: &str| -> Result<Option<Oid>, GitError> {
         let commit = resolve(&repo, spec)?;
@@ -300,26 +300,26 @@ fn scan_blob(
             return Ok(Vec::new());
         }
     };
-    let shown = format!("{path} (commit {commit})");
     let result = match &content {
         TextRead::Binary(_) => {
             out.stats.skipped_binary += 1;
-            out.stats.skipped.push(Skipped::new(
-                shown,
-                SkipKind::Binary,
-                "binary (NUL bytes): not read",
+            out.stats.skipped.push(skipped_blob(
+                path,
+                commit,
+                id,
+                Skip::Binary,
+                opts.max_file_size,
             ));
             None
         }
         TextRead::Large(size) => {
             out.stats.skipped_large += 1;
-            out.stats.skipped.push(Skipped::new(
-                shown,
-                SkipKind::Large,
-                format!(
-                    "{size} bytes, over --max-file-size {}: not read",
-                    opts.max_file_size
-                ),
+            out.stats.skipped.push(skipped_blob(
+                path,
+                commit,
+                id,
+                Skip::Large(*size),
+                opts.max_file_size,
             ));
             None
         }

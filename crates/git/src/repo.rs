@@ -6,14 +6,16 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Opens the repository at or above `path` (work trees, linked worktrees and bare
-/// repositories alike) for a scan: its loose objects are checked first (see [`crate::loose`]).
+/// repositories alike) for a scan: each loose object it reads is checked first (see
+/// [`crate::loose`]).
 pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
     let repo = open_unchecked(path)?;
-    crate::loose::check(&repo)?;
+    crate::loose::guard(&repo)?;
     Ok(repo)
 }
 
-/// Opens the repository at or above `path` without checking its objects (hook installs).
+/// Opens the repository at or above `path` without the loose-object check (hook installs,
+/// which read no object).
 pub(crate) fn open_unchecked(path: &Path) -> Result<Repository, GitError> {
     // Re-hashing every object read with collision-detecting SHA-1 costs more than inflating
     // it, and a damaged object still fails zlib's checksum, so scans stay fail-closed. `git
@@ -42,12 +44,14 @@ fn allow_partial_clones() {
 }
 
 /// Opens exactly the repository whose git directory is `git_dir` (worker threads reopen
-/// the repository the main thread discovered).
+/// the repository the main thread discovered), with the same loose-object check.
 pub(crate) fn reopen(git_dir: &Path) -> Result<Repository, GitError> {
-    Repository::open(git_dir).map_err(|source| GitError::Open {
+    let repo = Repository::open(git_dir).map_err(|source| GitError::Open {
         path: git_dir.to_path_buf(),
         reason: source.into(),
-    })
+    })?;
+    crate::loose::guard(&repo)?;
+    Ok(repo)
 }
 
 /// Where a scan of `path` looks for `.secrets-guard.toml`: the top of the working tree,

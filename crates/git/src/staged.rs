@@ -43,7 +43,7 @@ pub fn scan_staged(
         });
     }
     let changes = match index::read(&index_path)? {
-        Some(parsed) => parsed.changes(&repo, head_tree.as_ref())?,
+        Some(parsed) => index::changes(&parsed, &repo, head_tree.as_ref())?,
         None => changes_via_libgit2(&repo, &index_path, head_tree.as_ref())?,
     };
     let odb = repo

@@ -19,16 +19,23 @@ use axum::{Json, Router};
 use pool::Pool;
 use serde_json::{json, Value};
 use sg_access::api::{dispatch, Call};
-use sg_access::{AccessError, ServerKey, Store};
+use sg_access::keycache::KeyCache;
+use sg_access::pgverify::PgKeyChecker;
+use sg_access::{AccessError, KeyUse, ServerKey, Store};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The largest request body the API accepts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// How long one request may take before the server answers 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connections that carry `keys/verify` on PostgreSQL, pipelined: about one per core
+/// keeps the database busy without queueing behind a slow one.
+const PG_VERIFY_CONNECTIONS: usize = 2;
 
 /// Where the store lives.
 #[derive(Debug, Clone)]
@@ -80,6 +87,13 @@ pub enum ServerError {
 #[derive(Clone)]
 struct App {
     pool: Arc<Pool>,
+    /// When this process last recorded each key's use: concurrent verifications of one
+    /// key then write `last_used` once, not once each.
+    recorded_uses: Arc<Mutex<HashMap<i64, Instant>>>,
+    /// Keys found by verifications, emptied on every change ([`KeyCache`]).
+    key_cache: Arc<KeyCache>,
+    /// On PostgreSQL, verifications run over pipelined asynchronous connections.
+    pg_keys: Option<Arc<PgKeyChecker>>,
     /// Served over HTTPS: the Console's cookies are `Secure`.
     tls: bool,
 }
@@ -130,14 +144,89 @@ impl App {
     async fn run(&self, token: Option<String>, call: Call) -> Result<Value, AccessError> {
         let _permit = self.pool.permit().await;
         let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || {
             pool.with_store(|store| dispatch(store, token.as_deref(), call))
         })
         .await
-        .map_err(|e| AccessError::Corrupt {
-            path: Default::default(),
-            problem: format!("request task failed: {e}"),
-        })?
+        .map_err(task_failed)?;
+        // Any call may have changed a key (revoked, rotated, its subaccount renamed): this
+        // process's verifications see its own changes at once, not when the store
+        // announces them.
+        self.key_cache.invalidate();
+        result
+    }
+
+    /// `keys/verify`, the hot path of services that check keys: the lookup is one read
+    /// (on this thread for SQLite), and the key's use is recorded afterwards, off the
+    /// request's path.
+    async fn verify(&self, key: String) -> Result<Value, AccessError> {
+        let checked = if let Some(pg) = &self.pg_keys {
+            pg.check_key(&key).await
+        } else if let Some(checked) = self
+            .pool
+            .inline(|store| self.key_cache.check_key(store, &key))
+        {
+            checked
+        } else {
+            let _permit = self.pool.permit().await;
+            let pool = self.pool.clone();
+            let cache = self.key_cache.clone();
+            tokio::task::spawn_blocking(move || {
+                pool.with_store(|store| cache.check_key(store, &key))
+            })
+            .await
+            .map_err(task_failed)?
+        };
+        let (lookup, used) = checked?;
+        if let Some(used) = used {
+            self.record_use(used);
+        }
+        serde_json::to_value(lookup)
+            .map_err(|e| AccessError::invalid(format!("encoding the answer: {e}")))
+    }
+
+    fn record_use(&self, used: KeyUse) {
+        let now = Instant::now();
+        {
+            let Ok(mut recorded) = self.recorded_uses.lock() else {
+                return;
+            };
+            let resolution = Duration::from_secs(sg_access::LAST_USED_RESOLUTION_SECONDS as u64);
+            if recorded
+                .get(&used.key_id())
+                .is_some_and(|at| now.duration_since(*at) < resolution)
+            {
+                return;
+            }
+            if recorded.len() > 100_000 {
+                recorded.retain(|_, at| now.duration_since(*at) < resolution);
+            }
+            recorded.insert(used.key_id(), now);
+        }
+        let app = self.clone();
+        tokio::spawn(async move {
+            let _permit = app.pool.permit().await;
+            let pool = app.pool.clone();
+            let written = tokio::task::spawn_blocking(move || {
+                pool.with_store(|s| sg_access::record_key_use(s, used))
+            })
+            .await
+            .map_err(task_failed)
+            .and_then(|r| r);
+            if let Err(err) = written {
+                tracing::warn!(error = %err, key = used.key_id(), "recording a key's use failed");
+                if let Ok(mut recorded) = app.recorded_uses.lock() {
+                    recorded.remove(&used.key_id());
+                }
+            }
+        });
+    }
+}
+
+fn task_failed(e: tokio::task::JoinError) -> AccessError {
+    AccessError::Corrupt {
+        path: Default::default(),
+        problem: format!("request task failed: {e}"),
     }
 }
 
@@ -155,6 +244,7 @@ async fn api(
             .map_err(|e| AccessError::InvalidInput(format!("the request body is not JSON: {e}")))
     };
     let result = match parsed.and_then(|body| Call::from_parts(&op, body)) {
+        Ok(Call::KeyVerify { key }) => app.verify(key).await,
         Ok(call) => app.run(bearer(&headers), call).await,
         Err(e) => Err(e),
     };
@@ -219,8 +309,22 @@ pub async fn serve(
         config.connections,
         first,
     ));
+    let key_cache = Arc::new(KeyCache::new());
+    if let Backend::Sqlite(path) = &config.backend {
+        key_cache.watch_sqlite(path.clone(), config.key.clone())?;
+    }
     let app = router(App {
         pool,
+        recorded_uses: Default::default(),
+        pg_keys: match &config.backend {
+            Backend::Postgres(url) => Some(Arc::new(PgKeyChecker::new(
+                url,
+                PG_VERIFY_CONNECTIONS,
+                key_cache.clone(),
+            ))),
+            Backend::Sqlite(_) => None,
+        },
+        key_cache,
         tls: config.tls.is_some(),
     });
     let listener =
