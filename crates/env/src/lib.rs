@@ -110,6 +110,7 @@ mod error;
 mod expand;
 mod export;
 mod exposure;
+mod keys;
 mod load;
 mod monorepo;
 pub mod parse;
@@ -126,7 +127,7 @@ pub use config::{
     EnvSpec, FileSpec, CONFIG_FILE, CONVENTIONAL, DEFAULT_PROTECTED,
 };
 pub use error::{redact_token, shown_name, EnvError};
-pub use export::{dotenv_quote, export, shell_quote, ExportFormat};
+pub use export::{dotenv_quote, export, shell_quote, write_export, ExportFormat};
 pub use exposure::{GitExposure, GitView};
 pub use load::{
     has_env_files, repository_root, Environment, LoadOptions, Project, SourceFile, Variable,

@@ -3,10 +3,10 @@
 
 use crate::config::{Convention, EnvConfig, EnvSpec, FileSpec};
 use crate::error::EnvError;
-use crate::expand::{Definition, Expander};
-use crate::parse::{parse, Segment};
+use crate::expand::{Body, Definitions, Expander};
+use crate::keys::KeyIndex;
+use crate::parse::{parse, Duplicate, Entry, Pieces, Template};
 use crate::value::SecretValue;
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -113,7 +113,8 @@ pub struct Environment {
     /// Keys this environment may lack (`optional`), and keys only it has (`only`).
     pub optional: Vec<String>,
     pub only: Vec<String>,
-    index: HashMap<String, usize>,
+    /// Finds a variable by key (variable `i` is the load's key `i`).
+    index: KeyIndex,
 }
 
 impl Environment {
@@ -122,7 +123,10 @@ impl Environment {
     }
 
     pub fn variable(&self, key: &str) -> Option<&Variable> {
-        self.index.get(key).and_then(|&i| self.variables.get(i))
+        let key_of = |i: usize| self.variables.get(i).map(|v| v.key.as_str());
+        self.index
+            .get(key, key_of)
+            .and_then(|i| self.variables.get(i))
     }
 
     /// The variables as a map.
@@ -404,123 +408,58 @@ impl Project {
             }
         }
 
-        struct Def {
-            /// Every definition, oldest first (earlier files, earlier lines of one file).
-            /// With the index of their source.
-            templates: Vec<(Vec<Segment>, usize)>,
-            source: usize,
-            line: usize,
-            column: usize,
-            end_line: usize,
-            defined_in: Vec<String>,
-            allowed: bool,
-        }
-        let mut order: Vec<String> = Vec::new();
-        let mut defs: HashMap<String, Def> = HashMap::new();
-        let mut warnings = Vec::new();
+        let mut merged = Merged::default();
         for (source_index, source) in sources.iter().enumerate() {
-            let parsed = parse(&source.text, &source.full, options.expand)?;
+            merged.reserve(estimated_entries(&source.text));
             let allowed_lines = allow_comment_lines(&source.text);
-            for d in parsed.duplicates {
-                warnings.push(Warning {
-                    file: source.path.clone(),
-                    line: d.second_line,
-                    message: format!(
-                        "`{}` is defined twice, on lines {} and {}; line {} wins",
-                        d.key, d.first_line, d.second_line, d.second_line
-                    ),
-                });
-            }
-            for mut e in parsed.entries {
-                let allowed = (e.line..=e.end_line).any(|l| allowed_lines.contains(&l));
-                // One lookup per entry: the map is the hot spot of a large file.
-                let def = match defs.entry(std::mem::take(&mut e.key)) {
-                    Entry::Occupied(slot) => slot.into_mut(),
-                    Entry::Vacant(slot) => {
-                        order.push(slot.key().clone());
-                        slot.insert(Def {
-                            templates: Vec::new(),
-                            source: source_index,
-                            line: e.line,
-                            column: e.column,
-                            end_line: e.end_line,
-                            defined_in: Vec::new(),
-                            allowed,
-                        })
-                    }
-                };
-                if !def.defined_in.contains(&source.path) {
-                    def.defined_in.push(source.path.clone());
-                }
-                for earlier in std::mem::take(&mut e.earlier) {
-                    def.templates.push((earlier.template, source_index));
-                }
-                def.templates.push((e.template, source_index));
-                def.source = source_index;
-                def.line = e.line;
-                def.column = e.column;
-                def.end_line = e.end_line;
-                def.allowed = allowed;
-            }
+            parse(&source.text, &source.full, options.expand, |e| {
+                let allowed = !allowed_lines.is_empty()
+                    && (e.line..=e.end_line).any(|l| allowed_lines.contains(&l));
+                merged.add(e, source_index, &source.path, allowed);
+            })?;
         }
+        let Merged {
+            mut variables,
+            origins,
+            extras,
+            index,
+            warnings,
+            ..
+        } = merged.finish();
 
-        let definitions: HashMap<&str, Vec<Definition<'_>>> = defs
-            .iter()
-            .map(|(k, d)| {
-                let stack = d
-                    .templates
-                    .iter()
-                    .filter_map(|(template, i)| {
-                        sources.get(*i).map(|s| Definition {
-                            template,
-                            file: s.full.as_path(),
-                        })
-                    })
-                    .collect();
-                (k.as_str(), stack)
-            })
-            .collect();
+        // The values with references, expanded in variable order (the first error is the
+        // first in the files); a variable set in the process keeps its process value.
         let process = |name: &str| std::env::var(name).ok();
-        let mut expander = Expander::new(
-            &definitions,
-            &process,
-            !options.override_process,
-            &spec.name,
-        );
-        // Values first, while the expander borrows the definitions; then the definitions
-        // are taken apart into variables (moved, not copied).
-        let mut values = Vec::with_capacity(order.len());
-        for key in &order {
+        let table = Table {
+            variables: &variables,
+            origins: &origins,
+            extras: &extras,
+            index: &index,
+            sources: &sources,
+        };
+        let mut expander = Expander::new(&table, &process, !options.override_process, &spec.name);
+        // (variable, value, from the process), in variable order.
+        let mut computed: Vec<(usize, String, bool)> = Vec::new();
+        for (id, (variable, origin)) in variables.iter().zip(&origins).enumerate() {
             let from_process = if options.override_process {
                 None
             } else {
-                std::env::var(key).ok()
+                std::env::var(&variable.key).ok()
             };
-            values.push(match from_process {
-                Some(v) => (v, true),
-                None => (expander.value(key)?, false),
-            });
+            match from_process {
+                Some(v) => computed.push((id, v, true)),
+                None if origin.has_pieces(&extras) => {
+                    computed.push((id, expander.value(id)?, false));
+                }
+                None => {}
+            }
         }
         drop(expander);
-        drop(definitions);
-        let mut variables = Vec::with_capacity(order.len());
-        for (key, (value, from_process)) in order.into_iter().zip(values) {
-            let Some(def) = defs.remove(&key) else {
-                continue;
-            };
-            variables.push(Variable {
-                key,
-                value: SecretValue::new(value),
-                file: sources
-                    .get(def.source)
-                    .map_or_else(String::new, |s| s.path.clone()),
-                line: def.line,
-                column: def.column,
-                end_line: def.end_line,
-                defined_in: def.defined_in,
-                from_process,
-                allowed: def.allowed,
-            });
+        for (id, value, from_process) in computed {
+            if let Some(variable) = variables.get_mut(id) {
+                variable.value = SecretValue::new(value);
+                variable.from_process = from_process;
+            }
         }
         let (protected, protected_reason) = if spec.protected {
             (
@@ -533,11 +472,6 @@ impl Project {
                 None => (false, None),
             }
         };
-        let index = variables
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (v.key.clone(), i))
-            .collect();
         let primary_file = spec
             .files
             .iter()
@@ -586,6 +520,256 @@ impl Project {
         }
         None
     }
+}
+
+/// The variables of an environment as its files are read, numbered in order of first
+/// definition; a value with references is filled in after expansion. `origins[i]` says
+/// which files define variable `i`, `extras` holds the definitions of the few that have
+/// references or several definitions, and the index finds a key's number.
+#[derive(Default)]
+struct Merged {
+    variables: Vec<Variable>,
+    origins: Vec<Origin>,
+    extras: Vec<Extra>,
+    index: KeyIndex,
+    /// A variable left an empty place (see [`Merged::add`]).
+    moved: bool,
+    warnings: Vec<Warning>,
+}
+
+impl Merged {
+    fn reserve(&mut self, entries: usize) {
+        self.variables.reserve(entries);
+        self.origins.reserve(entries);
+        self.index.reserve(entries);
+    }
+
+    /// Adds an entry of source `source` (shown as `path`). A key defined twice in the
+    /// file that first defines it takes the place of its later line: its earlier place is
+    /// left empty (an empty key, which no real key is) until [`Merged::finish`].
+    fn add(&mut self, e: Entry<'_>, source: usize, path: &str, allowed: bool) {
+        let next = self.variables.len();
+        let variables = &self.variables;
+        let key_of = |i: usize| variables.get(i).map(|v| v.key.as_str());
+        let Some(position) = self.index.get_or_insert(e.key, next, key_of) else {
+            let (value, extra) = match e.template {
+                Template::Text(text) => (text, None),
+                Template::Pieces(pieces) => {
+                    self.extras.push(Extra {
+                        earlier: Vec::new(),
+                        pieces: Some(pieces),
+                    });
+                    (String::new(), Some(self.extras.len() - 1))
+                }
+            };
+            self.origins.push(Origin {
+                first: source,
+                last: source,
+                extra,
+            });
+            self.variables.push(Variable {
+                key: e.key.to_owned(),
+                value: SecretValue::new(value),
+                file: path.to_owned(),
+                line: e.line,
+                column: e.column,
+                end_line: e.end_line,
+                defined_in: vec![path.to_owned()],
+                from_process: false,
+                allowed,
+            });
+            return;
+        };
+        let i = *position;
+        let (Some(variable), Some(origin)) = (self.variables.get_mut(i), self.origins.get_mut(i))
+        else {
+            return;
+        };
+        if origin.last == source {
+            let duplicate = Duplicate {
+                key: variable.key.clone(),
+                first_line: variable.line,
+                second_line: e.line,
+            };
+            self.warnings.push(Warning {
+                file: path.to_owned(),
+                line: duplicate.second_line,
+                message: format!(
+                    "`{}` is defined twice, on lines {} and {}; line {} wins",
+                    duplicate.key,
+                    duplicate.first_line,
+                    duplicate.second_line,
+                    duplicate.second_line
+                ),
+            });
+        } else {
+            path.clone_into(&mut variable.file);
+            if !variable.defined_in.iter().any(|p| p == path) {
+                variable.defined_in.push(path.to_owned());
+            }
+        }
+        // The new definition wins; the earlier ones stay for `${KEY}` inside it.
+        let extras = &mut self.extras;
+        let extra_index = *origin.extra.get_or_insert_with(|| {
+            extras.push(Extra::default());
+            extras.len() - 1
+        });
+        let Some(extra) = extras.get_mut(extra_index) else {
+            return;
+        };
+        let previous = match extra.pieces.take() {
+            Some(pieces) => Template::Pieces(pieces),
+            None => Template::Text(std::mem::take(&mut variable.value).into_string()),
+        };
+        extra.earlier.push((previous, origin.last));
+        match e.template {
+            Template::Text(text) => variable.value = SecretValue::new(text),
+            Template::Pieces(pieces) => extra.pieces = Some(pieces),
+        }
+        origin.last = source;
+        variable.line = e.line;
+        variable.column = e.column;
+        variable.end_line = e.end_line;
+        variable.allowed = allowed;
+        if origin.first == source {
+            let origin = *origin;
+            let variable = std::mem::replace(variable, Variable::emptied());
+            *position = next;
+            self.variables.push(variable);
+            self.origins.push(origin);
+            self.moved = true;
+        }
+    }
+
+    /// Removes the empty places, and makes the index (which becomes the environment's)
+    /// count only the others: variable `i` is key `i`.
+    fn finish(mut self) -> Merged {
+        if self.moved {
+            let mut number = 0;
+            let renumbered: Vec<usize> = self
+                .variables
+                .iter()
+                .map(|v| {
+                    let n = number;
+                    number += usize::from(!v.key.is_empty());
+                    n
+                })
+                .collect();
+            self.index
+                .renumber(|i| renumbered.get(i).copied().unwrap_or(i));
+            let mut kept = self.variables.iter().map(|v| !v.key.is_empty());
+            self.origins.retain(|_| kept.next().unwrap_or(false));
+            self.variables.retain(|v| !v.key.is_empty());
+            self.moved = false;
+        }
+        self
+    }
+}
+
+impl Variable {
+    /// What a moved variable leaves in its place.
+    fn emptied() -> Variable {
+        Variable {
+            key: String::new(),
+            value: SecretValue::default(),
+            file: String::new(),
+            line: 0,
+            column: 0,
+            end_line: 0,
+            defined_in: Vec::new(),
+            from_process: false,
+            allowed: false,
+        }
+    }
+}
+
+/// Which files define a variable.
+#[derive(Debug, Clone, Copy)]
+struct Origin {
+    /// The source of its first definition, and of the winning one.
+    first: usize,
+    last: usize,
+    /// Its definitions in `extras`, if it has references or several definitions.
+    extra: Option<usize>,
+}
+
+impl Origin {
+    /// The winning definition holds references: the value is expanded.
+    fn has_pieces(&self, extras: &[Extra]) -> bool {
+        self.extra
+            .and_then(|i| extras.get(i))
+            .is_some_and(|x| x.pieces.is_some())
+    }
+}
+
+/// A variable's definitions beyond a winning plain text (which is its value as read).
+#[derive(Default)]
+struct Extra {
+    /// The definitions before the winning one, oldest first (earlier files, earlier lines
+    /// of one file), each with the index of its source.
+    earlier: Vec<(Template, usize)>,
+    /// The winning definition, when it holds references.
+    pieces: Option<Pieces>,
+}
+
+/// The definitions as the expander reads them: key `i` is variable `i`.
+struct Table<'a> {
+    variables: &'a [Variable],
+    origins: &'a [Origin],
+    extras: &'a [Extra],
+    index: &'a KeyIndex,
+    sources: &'a [SourceFile],
+}
+
+impl Table<'_> {
+    fn extra(&self, origin: &Origin) -> Option<&Extra> {
+        origin.extra.and_then(|i| self.extras.get(i))
+    }
+}
+
+impl Definitions for Table<'_> {
+    fn find(&self, name: &str) -> Option<usize> {
+        self.index
+            .get(name, |i| self.variables.get(i).map(|v| v.key.as_str()))
+    }
+
+    fn key(&self, id: usize) -> &str {
+        self.variables.get(id).map_or("", |v| v.key.as_str())
+    }
+
+    fn count(&self, id: usize) -> usize {
+        self.origins
+            .get(id)
+            .map_or(0, |o| self.extra(o).map_or(1, |x| x.earlier.len() + 1))
+    }
+
+    fn definition(&self, id: usize, index: usize) -> Option<(Body<'_>, &Path)> {
+        let origin = self.origins.get(id)?;
+        let extra = self.extra(origin);
+        let earlier = extra.map_or(0, |x| x.earlier.len());
+        let (body, source) = if index < earlier {
+            let (template, source) = extra?.earlier.get(index)?;
+            (template.body(), *source)
+        } else if index > earlier {
+            return None;
+        } else if let Some(pieces) = extra.and_then(|x| x.pieces.as_ref()) {
+            (Body::Pieces(pieces), origin.last)
+        } else {
+            (
+                Body::Text(self.variables.get(id)?.value.expose()),
+                origin.last,
+            )
+        };
+        let file = self.sources.get(source)?.full.as_path();
+        Some((body, file))
+    }
+}
+
+/// About how many entries `text` holds, to size the tables once: its lines, but not more
+/// than one per 16 bytes (a hint: a denser file grows the tables as it goes).
+fn estimated_entries(text: &str) -> usize {
+    let lines = text.bytes().filter(|&b| b == b'\n').count() + 1;
+    lines.min(text.len() / 16 + 1)
 }
 
 /// The lines (1-based) holding a `# secrets-guard:allow` comment.

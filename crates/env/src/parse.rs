@@ -13,22 +13,17 @@
 //! - a UTF-8 byte order mark is skipped; CRLF and a bare CR (old Mac files) end a line as LF
 //!   does.
 //!
-//! Parsing is linear in the file's size: duplicate keys are found through a map, never by
-//! searching the entries read so far.
+//! Parsing is linear in the file's size: a line's columns are counted once however many
+//! positions on it are asked for, and the loader finds duplicate keys through a map, never
+//! by searching the entries read so far. The parser walks the bytes of the text and copies
+//! runs of literal text whole; a value without references is one string, the value itself,
+//! which the loader keeps as it is.
 //!
 //! Unlike dotenvy, a key must be a valid identifier (no `.`), since a process environment
 //! variable with a `.` cannot be read by most shells.
 
 use crate::error::{redact_token, shown_name, EnvError};
-use std::collections::HashMap;
 use std::path::Path;
-
-/// A piece of a value before expansion.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Segment {
-    Literal(String),
-    Ref(Reference),
-}
 
 /// `$NAME`, `${NAME}` or `${NAME:-default}`, with the position of its `$`.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,27 +32,49 @@ pub(crate) struct Reference {
     /// `${NAME}` rather than `$NAME`: a bare `$` inside a password is common, a brace is
     /// deliberate.
     pub braced: bool,
-    pub default: Option<Vec<Segment>>,
+    pub default: Option<Pieces>,
     pub line: usize,
     pub column: usize,
 }
 
-/// One `KEY=value` definition.
+/// Literal text with references: two allocations however many pieces (and one more per
+/// reference, its name).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Pieces {
+    /// The literal text, the references left out.
+    pub text: String,
+    /// The references in order, each with the byte offset in `text` where its value goes.
+    pub refs: Vec<(usize, Reference)>,
+}
+
+/// A value before expansion.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Template {
+    /// No reference: the value itself.
+    Text(String),
+    Pieces(Pieces),
+}
+
+impl Default for Template {
+    fn default() -> Template {
+        Template::Text(String::new())
+    }
+}
+
+/// One `KEY=value` definition, its key borrowed from the file's text.
 #[derive(Debug, Clone)]
-pub(crate) struct Entry {
-    pub key: String,
+pub(crate) struct Entry<'t> {
+    pub key: &'t str,
     /// Position of the key (1-based line, 1-based character column).
     pub line: usize,
     pub column: usize,
     /// The last line the value reaches (multi-line quoted values).
     pub end_line: usize,
-    pub template: Vec<Segment>,
-    /// Earlier definitions of the same key in the same file, oldest first: a `${KEY}` in a
-    /// later definition refers to the one before it.
-    pub earlier: Vec<Entry>,
+    pub template: Template,
 }
 
-/// A key defined twice in one file: the later definition wins.
+/// A key defined twice in one file: the later definition wins (and takes the place of the
+/// earlier one in the file's order); a `${KEY}` in it means the earlier one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Duplicate {
     pub key: String,
@@ -65,108 +82,207 @@ pub struct Duplicate {
     pub second_line: usize,
 }
 
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ParsedFile {
-    /// In file order, duplicates removed (the later definition kept, at its position).
-    pub entries: Vec<Entry>,
-    pub duplicates: Vec<Duplicate>,
-}
-
-/// Parses one file's text. With `expand` false every `$` is literal.
-pub(crate) fn parse(text: &str, file: &Path, expand: bool) -> Result<ParsedFile, EnvError> {
+/// Parses one file's text, giving each entry to `each` in file order (duplicates are for
+/// the caller, which merges the entries of every file). With `expand` false every `$` is
+/// literal.
+pub(crate) fn parse(
+    text: &str,
+    file: &Path,
+    expand: bool,
+    mut each: impl FnMut(Entry<'_>),
+) -> Result<(), EnvError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let normalized;
-    let text = if text.contains('\r') {
+    let text = if memchr::memchr(b'\r', text.as_bytes()).is_some() {
         normalized = normalize_line_ends(text);
         normalized.as_str()
     } else {
         text
     };
-    let mut p = Parser {
-        chars: text.chars().collect(),
-        pos: 0,
-        line: 1,
-        column: 1,
-        file,
-        expand,
-        key: None,
-    };
-    // Slots in file order; a redefined key empties its earlier slot, so removing a
-    // duplicate costs nothing and the later definition keeps its position.
-    let mut slots: Vec<Option<Entry>> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut duplicates = Vec::new();
-    while let Some(mut entry) = p.next_entry()? {
-        if let Some(i) = index.insert(entry.key.clone(), slots.len()) {
-            if let Some(mut first) = slots.get_mut(i).and_then(Option::take) {
-                duplicates.push(Duplicate {
-                    key: entry.key.clone(),
-                    first_line: first.line,
-                    second_line: entry.line,
-                });
-                entry.earlier = std::mem::take(&mut first.earlier);
-                entry.earlier.push(first);
-            }
-        }
-        slots.push(Some(entry));
+    let mut p = Parser::new(text, file, expand);
+    while let Some(entry) = p.next_entry()? {
+        each(entry);
     }
-    Ok(ParsedFile {
-        entries: slots.into_iter().flatten().collect(),
-        duplicates,
-    })
+    Ok(())
 }
 
 /// CRLF and a bare CR both become LF.
 fn normalize_line_ends(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\r' {
-            if chars.peek() == Some(&'\n') {
-                chars.next();
-            }
-            out.push('\n');
-        } else {
-            out.push(c);
-        }
+    let mut rest = text;
+    while let Some(i) = memchr::memchr(b'\r', rest.as_bytes()) {
+        out.push_str(rest.get(..i).unwrap_or_default());
+        out.push('\n');
+        rest = rest.get(i + 1..).unwrap_or_default();
+        rest = rest.strip_prefix('\n').unwrap_or(rest);
     }
+    out.push_str(rest);
     out
 }
 
+/// A position kept to report an error there: its column is counted only if it is used.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    line: usize,
+    line_start: usize,
+    pos: usize,
+}
+
 struct Parser<'a> {
-    chars: Vec<char>,
+    text: &'a str,
+    /// Byte offset of the next character.
     pos: usize,
     line: usize,
-    column: usize,
+    /// Byte offset where the current line starts.
+    line_start: usize,
+    /// The last position whose column was counted, and that column: the next count starts
+    /// there, so no character of a line is counted twice.
+    counted_pos: usize,
+    counted_column: usize,
     file: &'a Path,
     expand: bool,
     /// The key whose value is being read: errors inside a value name it.
-    key: Option<String>,
+    key: Option<&'a str>,
+    /// Characters counted for columns, for the test that bounds the parser's work.
+    #[cfg(test)]
+    column_work: usize,
 }
 
-fn is_inline_space(c: char) -> bool {
-    c.is_whitespace() && c != '\n'
+/// The bytes that end a run of literal text, by context.
+type Stops = [bool; 256];
+
+const fn stops(bytes: &[u8]) -> Stops {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    table
 }
 
-impl Parser<'_> {
-    fn peek(&self) -> Option<char> {
-        self.chars.get(self.pos).copied()
+/// Unquoted: whitespace ends the value, quotes and escapes start a piece.
+const UNQUOTED: Stops = stops(b"\n \t'\"\\$");
+const UNQUOTED_LITERAL: Stops = stops(b"\n \t'\"\\");
+const SINGLE_QUOTED: Stops = stops(b"'");
+const DOUBLE_QUOTED: Stops = stops(b"\"\\$");
+const DOUBLE_QUOTED_LITERAL: Stops = stops(b"\"\\");
+/// The default of `${NAME:-default}`.
+const DEFAULT: Stops = stops(b"}\\$\n\"");
+
+/// Whether `b` continues a UTF-8 sequence (does not start a character).
+fn is_continuation(b: u8) -> bool {
+    b & 0xc0 == 0x80
+}
+
+fn chars_in(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| !is_continuation(b)).count()
+}
+
+impl<'a> Parser<'a> {
+    fn new(text: &'a str, file: &'a Path, expand: bool) -> Parser<'a> {
+        Parser {
+            text,
+            pos: 0,
+            line: 1,
+            line_start: 0,
+            counted_pos: 0,
+            counted_column: 1,
+            file,
+            expand,
+            key: None,
+            #[cfg(test)]
+            column_work: 0,
+        }
     }
 
-    fn peek_at(&self, ahead: usize) -> Option<char> {
-        self.chars.get(self.pos + ahead).copied()
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
     }
 
-    fn bump(&mut self) -> Option<char> {
-        let c = self.peek()?;
-        self.pos += 1;
+    fn peek(&self) -> Option<u8> {
+        self.bytes().get(self.pos).copied()
+    }
+
+    fn peek_at(&self, ahead: usize) -> Option<u8> {
+        self.bytes().get(self.pos + ahead).copied()
+    }
+
+    fn peek_char(&self) -> Option<char> {
+        self.text.get(self.pos..)?.chars().next()
+    }
+
+    /// Steps over one character, whatever it is.
+    fn bump_char(&mut self) -> Option<char> {
+        let c = self.peek_char()?;
+        self.pos += c.len_utf8();
         if c == '\n' {
             self.line += 1;
-            self.column = 1;
-        } else {
-            self.column += 1;
+            self.line_start = self.pos;
         }
         Some(c)
+    }
+
+    /// Steps over the `\n` at the current position.
+    fn newline(&mut self) {
+        self.pos += 1;
+        self.line += 1;
+        self.line_start = self.pos;
+    }
+
+    /// The text up to the next byte of `stops` (or the end), stepped over. `stops` holds
+    /// only ASCII bytes, so that the run ends between characters; `\n` must be among them
+    /// unless the run may span lines (`multiline`).
+    fn run(&mut self, stops: &Stops, multiline: bool) -> &'a str {
+        let start = self.pos;
+        let rest = self.bytes().get(start..).unwrap_or_default();
+        let len = rest
+            .iter()
+            .position(|&b| stops[usize::from(b)])
+            .unwrap_or(rest.len());
+        let run = rest.get(..len).unwrap_or_default();
+        if multiline {
+            for i in memchr::memchr_iter(b'\n', run) {
+                self.line += 1;
+                self.line_start = start + i + 1;
+            }
+        }
+        self.pos = start + len;
+        self.text.get(start..self.pos).unwrap_or_default()
+    }
+
+    /// The 1-based character column of the current position, counted from the last
+    /// position counted on this line: a line is counted once however many columns are
+    /// asked of it (positions are only ever asked in increasing order).
+    fn column(&mut self) -> usize {
+        if self.counted_pos < self.line_start {
+            self.counted_pos = self.line_start;
+            self.counted_column = 1;
+        }
+        let counted = self
+            .bytes()
+            .get(self.counted_pos..self.pos)
+            .unwrap_or_default();
+        #[cfg(test)]
+        {
+            self.column_work += counted.len();
+        }
+        self.counted_column += chars_in(counted);
+        self.counted_pos = self.pos;
+        self.counted_column
+    }
+
+    fn mark(&self) -> Mark {
+        Mark {
+            line: self.line,
+            line_start: self.line_start,
+            pos: self.pos,
+        }
+    }
+
+    /// The column of a mark: counted only for an error.
+    fn column_of(&self, at: Mark) -> usize {
+        chars_in(self.bytes().get(at.line_start..at.pos).unwrap_or_default()) + 1
     }
 
     fn error_at(&self, line: usize, column: usize, message: impl Into<String>) -> EnvError {
@@ -175,92 +291,111 @@ impl Parser<'_> {
             file: self.file.to_path_buf(),
             line,
             column,
-            message: match &self.key {
+            message: match self.key {
                 Some(key) => format!("in `{}`: {message}", shown_name(key)),
                 None => message,
             },
         }
     }
 
-    fn error_here(&self, message: impl Into<String>) -> EnvError {
-        self.error_at(self.line, self.column, message)
+    fn error_at_mark(&self, at: Mark, message: impl Into<String>) -> EnvError {
+        self.error_at(at.line, self.column_of(at), message)
+    }
+
+    fn error_here(&mut self, message: impl Into<String>) -> EnvError {
+        let (line, column) = (self.line, self.column());
+        self.error_at(line, column, message)
+    }
+
+    /// The byte length of the whitespace character at the current position, `\n` aside.
+    fn inline_space(&self) -> Option<usize> {
+        match self.peek()? {
+            b'\n' => None,
+            b' ' | b'\t' | 0x0b | 0x0c | b'\r' => Some(1),
+            b if b.is_ascii() => None,
+            _ => self
+                .peek_char()
+                .filter(|c| c.is_whitespace())
+                .map(char::len_utf8),
+        }
     }
 
     fn skip_inline_space(&mut self) {
-        while self.peek().is_some_and(is_inline_space) {
-            self.bump();
+        while let Some(n) = self.inline_space() {
+            self.pos += n;
         }
     }
 
     fn skip_to_line_end(&mut self) {
-        while let Some(c) = self.peek() {
-            if c == '\n' {
-                break;
-            }
-            self.bump();
-        }
+        let rest = self.bytes().get(self.pos..).unwrap_or_default();
+        self.pos += memchr::memchr(b'\n', rest).unwrap_or(rest.len());
     }
 
     /// A run of characters up to whitespace or `=`: what the user meant as a key.
-    fn key_token(&mut self) -> (String, usize, usize) {
-        let (line, column) = (self.line, self.column);
-        let mut key = String::new();
-        while let Some(c) = self.peek() {
-            if c.is_whitespace() || c == '=' || c == '#' {
+    fn key_token(&mut self) -> &'a str {
+        let start = self.pos;
+        // Letters, digits and `_` (every valid key) first, a byte at a time.
+        while self
+            .peek()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            self.pos += 1;
+        }
+        while let Some(b) = self.peek() {
+            if b == b'=' || b == b'#' || b == b'\n' || self.inline_space().is_some() {
                 break;
             }
-            key.push(c);
-            self.bump();
+            self.pos += self.peek_char().map_or(1, char::len_utf8);
         }
-        (key, line, column)
+        self.text.get(start..self.pos).unwrap_or_default()
     }
 
-    fn next_entry(&mut self) -> Result<Option<Entry>, EnvError> {
+    fn next_entry(&mut self) -> Result<Option<Entry<'a>>, EnvError> {
         self.key = None;
         loop {
             self.skip_inline_space();
             match self.peek() {
                 None => return Ok(None),
-                Some('\n') => {
-                    self.bump();
-                }
-                Some('#') => self.skip_to_line_end(),
+                Some(b'\n') => self.newline(),
+                Some(b'#') => self.skip_to_line_end(),
                 Some(_) => break,
             }
         }
-        let (mut key, mut line, mut column) = self.key_token();
+        let (mut line, mut column) = (self.line, self.column());
+        let mut key = self.key_token();
         self.skip_inline_space();
-        if key == "export" && self.peek() != Some('=') {
-            (key, line, column) = self.key_token();
+        if key == "export" && self.peek() != Some(b'=') {
+            (line, column) = (self.line, self.column());
+            key = self.key_token();
             self.skip_inline_space();
         }
         if key.is_empty() {
             return Err(self.error_here("expected a variable name"));
         }
-        if !is_identifier(&key) {
+        if !is_identifier(key) {
             return Err(EnvError::InvalidKey {
                 file: self.file.to_path_buf(),
                 line,
                 column,
-                key: shown_name(&key),
+                key: shown_name(key),
             });
         }
-        if self.peek() != Some('=') {
+        if self.peek() != Some(b'=') {
             // A line without `=` is often a pasted secret: show only its start.
             return Err(self.error_here(format!(
                 "expected `=` after `{}` (a line of its own must be `KEY=value` or a `#` comment)",
-                redact_token(&key)
+                redact_token(key)
             )));
         }
-        self.bump();
+        self.pos += 1;
         self.skip_inline_space();
-        self.key = Some(key.clone());
+        self.key = Some(key);
         let template = match self.peek() {
-            None | Some('\n') => Vec::new(),
+            None | Some(b'\n') => Template::default(),
             // dotenvy: `KEY=` followed by a comment is empty.
-            Some('#') => {
+            Some(b'#') => {
                 self.skip_to_line_end();
-                Vec::new()
+                Template::default()
             }
             Some(_) => self.value()?,
         };
@@ -270,96 +405,101 @@ impl Parser<'_> {
             column,
             end_line: self.line,
             template,
-            earlier: Vec::new(),
         }))
     }
 
-    fn value(&mut self) -> Result<Vec<Segment>, EnvError> {
+    fn value(&mut self) -> Result<Template, EnvError> {
         let mut out = Builder::default();
-        while let Some(c) = self.peek() {
-            match c {
-                '\n' => break,
-                ' ' | '\t' => {
+        let expand = self.expand;
+        loop {
+            let stops = if expand { &UNQUOTED } else { &UNQUOTED_LITERAL };
+            out.push_str(self.run(stops, false));
+            match self.peek() {
+                None | Some(b'\n') => break,
+                Some(b' ' | b'\t') => {
                     self.skip_inline_space();
                     match self.peek() {
-                        None | Some('\n') => {}
-                        Some('#') => self.skip_to_line_end(),
+                        None | Some(b'\n') => {}
+                        Some(b'#') => self.skip_to_line_end(),
                         Some(_) => return Err(self.error_here(
                             "unexpected text after the value: quote a value that contains spaces",
                         )),
                     }
                     break;
                 }
-                '\'' => self.single_quoted(&mut out)?,
-                '"' => self.double_quoted(&mut out)?,
-                '\\' => {
-                    let (line, column) = (self.line, self.column);
-                    self.bump();
-                    match self.bump() {
+                Some(b'\'') => self.single_quoted(&mut out)?,
+                Some(b'"') => self.double_quoted(&mut out)?,
+                Some(b'\\') => {
+                    let at = self.mark();
+                    self.pos += 1;
+                    match self.bump_char() {
                         Some(e @ ('\\' | '\'' | '"' | '$' | ' ')) => out.push(e),
                         Some('n') => out.push('\n'),
-                        _ => return Err(self.error_at(line, column, "invalid escape sequence")),
+                        _ => return Err(self.error_at_mark(at, "invalid escape sequence")),
                     }
                 }
-                '$' if self.expand => self.reference(&mut out, false)?,
-                _ => {
-                    out.push(c);
-                    self.bump();
-                }
+                // `$`, the only other byte that ends the run (when expanding).
+                Some(_) => self.reference(&mut out, false)?,
             }
         }
-        Ok(out.finish())
+        Ok(out.into_template())
     }
 
     fn single_quoted(&mut self, out: &mut Builder) -> Result<(), EnvError> {
-        let (line, column) = (self.line, self.column);
-        self.bump();
-        loop {
-            match self.bump() {
-                None => return Err(self.error_at(line, column, "unterminated single quote")),
-                Some('\'') => return Ok(()),
-                Some(c) => out.push(c),
-            }
+        let at = self.mark();
+        self.pos += 1;
+        let text = self.run(&SINGLE_QUOTED, true);
+        if self.peek().is_none() {
+            return Err(self.error_at_mark(at, "unterminated single quote"));
         }
+        self.pos += 1;
+        out.push_str(text);
+        Ok(())
     }
 
     fn double_quoted(&mut self, out: &mut Builder) -> Result<(), EnvError> {
-        let (line, column) = (self.line, self.column);
-        self.bump();
+        let at = self.mark();
+        self.pos += 1;
+        // Room for the text up to the next `"` at once (escapes only shorten it).
+        let rest = self.bytes().get(self.pos..).unwrap_or_default();
+        out.reserve(memchr::memchr(b'"', rest).unwrap_or(0));
+        let expand = self.expand;
         loop {
+            let stops = if expand {
+                &DOUBLE_QUOTED
+            } else {
+                &DOUBLE_QUOTED_LITERAL
+            };
+            out.push_str(self.run(stops, true));
             match self.peek() {
-                None => return Err(self.error_at(line, column, "unterminated double quote")),
-                Some('"') => {
-                    self.bump();
+                None => return Err(self.error_at_mark(at, "unterminated double quote")),
+                Some(b'"') => {
+                    self.pos += 1;
                     return Ok(());
                 }
-                Some('\\') => {
-                    let (el, ec) = (self.line, self.column);
-                    self.bump();
-                    match self.bump() {
+                Some(b'\\') => {
+                    let escape = self.mark();
+                    self.pos += 1;
+                    match self.bump_char() {
                         Some(e @ ('\\' | '\'' | '"' | '$' | ' ')) => out.push(e),
                         Some('n') => out.push('\n'),
                         Some('t') => out.push('\t'),
                         Some('r') => out.push('\r'),
-                        _ => return Err(self.error_at(el, ec, "invalid escape sequence")),
+                        _ => return Err(self.error_at_mark(escape, "invalid escape sequence")),
                     }
                 }
-                Some('$') if self.expand => self.reference(out, true)?,
-                Some(c) => {
-                    out.push(c);
-                    self.bump();
-                }
+                // `$`, the only other byte that ends the run (when expanding).
+                Some(_) => self.reference(out, true)?,
             }
         }
     }
 
     /// At a `$`: a reference, or a literal `$` when no name follows.
     fn reference(&mut self, out: &mut Builder, in_double: bool) -> Result<(), EnvError> {
-        let (line, column) = (self.line, self.column);
         match self.peek_at(1) {
-            Some('{') => {
-                self.bump();
-                self.bump();
+            Some(b'{') => {
+                let (line, column) = (self.line, self.column());
+                self.pos += 2;
                 let name = self.name();
                 if name.is_empty() {
                     return Err(self.error_at(
@@ -369,16 +509,15 @@ impl Parser<'_> {
                     ));
                 }
                 let default = match self.peek() {
-                    Some('}') => {
-                        self.bump();
+                    Some(b'}') => {
+                        self.pos += 1;
                         None
                     }
-                    Some(':') if self.peek_at(1) == Some('-') => {
-                        self.bump();
-                        self.bump();
+                    Some(b':') if self.peek_at(1) == Some(b'-') => {
+                        self.pos += 2;
                         Some(self.default_value(line, column, in_double)?)
                     }
-                    None | Some('\n' | '"') => {
+                    None | Some(b'\n' | b'"') => {
                         return Err(self.error_at(line, column, "unterminated `${`"))
                     }
                     _ => {
@@ -390,18 +529,19 @@ impl Parser<'_> {
                     }
                 };
                 out.reference(Reference {
-                    name,
+                    name: name.to_owned(),
                     braced: true,
                     default,
                     line,
                     column,
                 });
             }
-            Some(c) if c.is_ascii_alphabetic() || c == '_' => {
-                self.bump();
+            Some(c) if c.is_ascii_alphabetic() || c == b'_' => {
+                let (line, column) = (self.line, self.column());
+                self.pos += 1;
                 let name = self.name();
                 out.reference(Reference {
-                    name,
+                    name: name.to_owned(),
                     braced: false,
                     default: None,
                     line,
@@ -409,30 +549,27 @@ impl Parser<'_> {
                 });
             }
             _ => {
-                self.bump();
+                self.pos += 1;
                 out.push('$');
             }
         }
         Ok(())
     }
 
-    fn name(&mut self) -> String {
-        let mut name = String::new();
-        if !self
+    fn name(&mut self) -> &'a str {
+        let start = self.pos;
+        if self
             .peek()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
         {
-            return name;
-        }
-        while let Some(c) = self.peek() {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                name.push(c);
-                self.bump();
-            } else {
-                break;
+            while self
+                .peek()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
+            {
+                self.pos += 1;
             }
         }
-        name
+        self.text.get(start..self.pos).unwrap_or_default()
     }
 
     /// The default of `${NAME:-default}`, up to the matching `}`. It may hold references
@@ -442,53 +579,59 @@ impl Parser<'_> {
         line: usize,
         column: usize,
         in_double: bool,
-    ) -> Result<Vec<Segment>, EnvError> {
+    ) -> Result<Pieces, EnvError> {
         let mut out = Builder::default();
         loop {
+            out.push_str(self.run(&DEFAULT, false));
             match self.peek() {
                 None => return Err(self.error_at(line, column, "unterminated `${`")),
-                Some('\n') if !in_double => {
+                Some(b'\n') if !in_double => {
                     return Err(self.error_at(line, column, "unterminated `${`"))
                 }
-                Some('"') if in_double => {
+                Some(b'"') if in_double => {
                     return Err(self.error_at(line, column, "unterminated `${`"))
                 }
-                Some('}') => {
-                    self.bump();
+                Some(b'\n') => {
+                    self.newline();
+                    out.push('\n');
+                }
+                Some(b'"') => {
+                    self.pos += 1;
+                    out.push('"');
+                }
+                Some(b'}') => {
+                    self.pos += 1;
                     return Ok(out.finish());
                 }
-                Some('\\') => {
-                    let (el, ec) = (self.line, self.column);
-                    self.bump();
-                    match self.bump() {
+                Some(b'\\') => {
+                    let escape = self.mark();
+                    self.pos += 1;
+                    match self.bump_char() {
                         Some(e @ ('\\' | '\'' | '"' | '$' | ' ' | '}')) => out.push(e),
                         Some('n') => out.push('\n'),
-                        _ => return Err(self.error_at(el, ec, "invalid escape sequence")),
+                        _ => return Err(self.error_at_mark(escape, "invalid escape sequence")),
                     }
                 }
-                Some('$') => self.reference(&mut out, in_double)?,
-                Some(c) => {
-                    out.push(c);
-                    self.bump();
-                }
+                // `$`, the only other byte that ends the run.
+                Some(_) => self.reference(&mut out, in_double)?,
             }
         }
     }
 }
 
 pub(crate) fn is_identifier(key: &str) -> bool {
-    let mut chars = key.chars();
-    chars
+    let mut bytes = key.bytes();
+    bytes
         .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && bytes.all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
-/// Collects literal characters and references into segments.
+/// Collects literal text and references.
 #[derive(Default)]
 struct Builder {
-    segments: Vec<Segment>,
     literal: String,
+    refs: Vec<(usize, Reference)>,
 }
 
 impl Builder {
@@ -496,18 +639,88 @@ impl Builder {
         self.literal.push(c);
     }
 
-    fn reference(&mut self, r: Reference) {
-        if !self.literal.is_empty() {
-            self.segments
-                .push(Segment::Literal(std::mem::take(&mut self.literal)));
-        }
-        self.segments.push(Segment::Ref(r));
+    fn push_str(&mut self, text: &str) {
+        self.literal.push_str(text);
     }
 
-    fn finish(mut self) -> Vec<Segment> {
-        if !self.literal.is_empty() {
-            self.segments.push(Segment::Literal(self.literal));
+    fn reserve(&mut self, additional: usize) {
+        self.literal.reserve(additional);
+    }
+
+    fn reference(&mut self, r: Reference) {
+        // Most values hold one reference: no room for more until a second comes.
+        if self.refs.is_empty() {
+            self.refs.reserve_exact(1);
         }
-        self.segments
+        self.refs.push((self.literal.len(), r));
+    }
+
+    fn finish(self) -> Pieces {
+        Pieces {
+            text: self.literal,
+            refs: self.refs,
+        }
+    }
+
+    fn into_template(self) -> Template {
+        if self.refs.is_empty() {
+            Template::Text(self.literal)
+        } else {
+            Template::Pieces(self.finish())
+        }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses `text`, returning the entries' keys and the characters counted for columns.
+    fn parse_counting(text: &str) -> (Vec<String>, usize) {
+        let file = Path::new(".env.dev");
+        let mut p = Parser::new(text, file, true);
+        let mut keys = Vec::new();
+        while let Ok(Some(entry)) = p.next_entry() {
+            keys.push(entry.key.to_owned());
+        }
+        assert_eq!(p.peek(), None, "parses to the end");
+        (keys, p.column_work)
+    }
+
+    #[test]
+    fn columns_are_counted_once_per_line_however_many_positions_are_asked() {
+        // Hostile shapes: one line of many references (each needs its column), many
+        // defaults, long multi-byte lines, many entries.
+        let n = 20_000;
+        let cases = [
+            format!("A=x\nB={}\n", "$A".repeat(n)),
+            format!("A=x\nB=\"{}\"\n", "${A:-é}".repeat(n)),
+            format!("A=\"{}\"\nB=${{A}}\n", "ünï\n".repeat(n)),
+            "K=v\n".repeat(n),
+            format!("A=x\n{}", "B=${A}${A} # é\n".repeat(n)),
+        ];
+        for text in &cases {
+            let (keys, work) = parse_counting(text);
+            assert!(!keys.is_empty());
+            assert!(
+                work <= text.len(),
+                "counted {work} bytes for columns in a text of {}",
+                text.len()
+            );
+        }
+    }
+
+    #[test]
+    fn positions_of_references_late_on_a_line() {
+        let text = "A=x\nB=ü$A\"${A}\"é$A\n";
+        let mut references = Vec::new();
+        parse(text, Path::new(".env"), true, |e| {
+            if let Template::Pieces(pieces) = e.template {
+                for (_, r) in pieces.refs {
+                    references.push((r.line, r.column));
+                }
+            }
+        })
+        .expect("parses");
+        assert_eq!(references, [(2, 4), (2, 7), (2, 13)]);
     }
 }
