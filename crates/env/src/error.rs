@@ -40,6 +40,15 @@ pub enum EnvError {
         limit: usize,
         environment: String,
     },
+    #[error("{file}:{line}:{column}: in `{key}`: references lead through more than {limit} definitions in environment `{environment}` (each `${{NAME}}` that refers to another); use --no-expand if the `$` are literal")]
+    ExpansionTooDeep {
+        file: PathBuf,
+        line: usize,
+        column: usize,
+        key: String,
+        limit: usize,
+        environment: String,
+    },
     #[error("{file}:{line}:{column}: expansion cycle in environment `{environment}`: {chain}")]
     Cycle {
         file: PathBuf,

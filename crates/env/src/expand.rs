@@ -11,7 +11,7 @@
 //! expanded once and remembered, and a cycle is found without searching the chain being
 //! expanded.
 
-use crate::error::{looks_like_name, redact_token, EnvError};
+use crate::error::{looks_like_name, redact_token, shown_name, EnvError};
 use crate::parse::{Pieces, Reference, Template};
 use std::collections::HashMap;
 use std::path::Path;
@@ -20,6 +20,11 @@ use std::path::Path;
 /// several times (`p=$p$p`), so without a bound 60 short lines ask for 2^60 bytes (found by
 /// the env_parser fuzz target); real values are far shorter than this.
 pub(crate) const MAX_EXPANDED: usize = 1 << 20;
+
+/// How many definitions one chain of references may pass through. Expansion recurses
+/// along the chain, so without a bound a file of 100,000 `A1=${A2}` lines overflows the
+/// stack; real chains are a few links long.
+pub(crate) const MAX_REFERENCE_DEPTH: usize = 256;
 
 /// A definition as the expander reads it.
 #[derive(Debug, Clone, Copy)]
@@ -191,6 +196,16 @@ impl<'a, D: Definitions> Expander<'a, D> {
     ) -> Result<(), EnvError> {
         let definitions = self.definitions;
         let key = definitions.key(id);
+        if self.visiting.len() >= MAX_REFERENCE_DEPTH {
+            return Err(EnvError::ExpansionTooDeep {
+                file: file.to_path_buf(),
+                line: r.line,
+                column: r.column,
+                key: shown_name(key),
+                limit: MAX_REFERENCE_DEPTH,
+                environment: self.environment.to_owned(),
+            });
+        }
         let start = out.len();
         let from_process = if self.process_wins {
             (self.process)(&r.name)
@@ -246,7 +261,7 @@ impl<'a, D: Definitions> Expander<'a, D> {
                 file: file.to_path_buf(),
                 line: r.line,
                 column: r.column,
-                key: key.to_owned(),
+                key: shown_name(key),
                 limit: MAX_EXPANDED,
                 environment: self.environment.to_owned(),
             });

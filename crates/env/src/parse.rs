@@ -143,6 +143,9 @@ struct Parser<'a> {
     expand: bool,
     /// The key whose value is being read: errors inside a value name it.
     key: Option<&'a str>,
+    /// How many `${NAME:-` defaults enclose the position: bounded, so that a hostile file
+    /// cannot overflow the stack of this parser or of the expander that walks the result.
+    default_depth: usize,
     /// Characters counted for columns, for the test that bounds the parser's work.
     #[cfg(test)]
     column_work: usize,
@@ -167,6 +170,9 @@ const UNQUOTED_LITERAL: Stops = stops(b"\n \t'\"\\");
 const SINGLE_QUOTED: Stops = stops(b"'");
 const DOUBLE_QUOTED: Stops = stops(b"\"\\$");
 const DOUBLE_QUOTED_LITERAL: Stops = stops(b"\"\\");
+/// How deep `${A:-${B:-…}}` defaults may nest. Real files nest one or two.
+pub(crate) const MAX_DEFAULT_NESTING: usize = 32;
+
 /// The default of `${NAME:-default}`.
 const DEFAULT: Stops = stops(b"}\\$\n\"");
 
@@ -191,6 +197,7 @@ impl<'a> Parser<'a> {
             file,
             expand,
             key: None,
+            default_depth: 0,
             #[cfg(test)]
             column_work: 0,
         }
@@ -514,8 +521,20 @@ impl<'a> Parser<'a> {
                         None
                     }
                     Some(b':') if self.peek_at(1) == Some(b'-') => {
+                        if self.default_depth >= MAX_DEFAULT_NESTING {
+                            return Err(self.error_at(
+                                line,
+                                column,
+                                format!(
+                                    "`${{NAME:-default}}` nested more than {MAX_DEFAULT_NESTING} deep"
+                                ),
+                            ));
+                        }
                         self.pos += 2;
-                        Some(self.default_value(line, column, in_double)?)
+                        self.default_depth += 1;
+                        let default = self.default_value(line, column, in_double);
+                        self.default_depth -= 1;
+                        Some(default?)
                     }
                     None | Some(b'\n' | b'"') => {
                         return Err(self.error_at(line, column, "unterminated `${`"))

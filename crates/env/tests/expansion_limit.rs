@@ -64,3 +64,53 @@ fn the_fuzz_input_that_ran_out_of_memory_now_fails_quickly() {
         started.elapsed()
     );
 }
+
+/// Expansion and the parser recurse; hostile nesting must fail with an error naming the
+/// line, never overflow the stack (which aborts the process: no error, no exit code).
+#[test]
+fn a_long_chain_of_references_is_refused_not_a_stack_overflow() {
+    let mut text = String::new();
+    for i in 0..100_000 {
+        text.push_str(&format!("K{i}=${{K{}}}\n", i + 1));
+    }
+    text.push_str("K100000=end\n");
+    let err = load(text.as_bytes(), "").expect_err("too deep");
+    let EnvError::ExpansionTooDeep { limit, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(*limit, 256, "{err}");
+
+    // A chain within the limit still expands, through every link.
+    let mut text = String::new();
+    for i in 0..200 {
+        text.push_str(&format!("K{i}=${{K{}}}\n", i + 1));
+    }
+    text.push_str("K200=end\n");
+    assert_eq!(load(text.as_bytes(), "").expect("within the limit"), 201);
+}
+
+#[test]
+fn the_same_key_redefined_from_itself_many_times_is_refused_not_a_stack_overflow() {
+    let mut text = String::from("P=a\n");
+    for _ in 0..200_000 {
+        text.push_str("P=${P}x\n");
+    }
+    let err = load(text.as_bytes(), "").expect_err("too deep");
+    assert!(matches!(err, EnvError::ExpansionTooDeep { .. }), "{err}");
+}
+
+#[test]
+fn deeply_nested_defaults_are_a_syntax_error_not_a_stack_overflow() {
+    let depth = 200_000;
+    let text = format!("A={}x{}\n", "${A:-".repeat(depth), "}".repeat(depth));
+    let err = load(text.as_bytes(), "").expect_err("too deep");
+    assert!(matches!(err, EnvError::Syntax { line: 1, .. }), "{err}");
+    assert!(
+        err.to_string().contains("nested more than 32 deep"),
+        "{err}"
+    );
+
+    // Two levels, as real files use, still work.
+    let text = "B=\nA=${B:-${C:-fallback}}\n";
+    assert_eq!(load(text.as_bytes(), "").expect("two levels"), 2);
+}
