@@ -1,6 +1,7 @@
 //! The two-stage scan of one input: keyword prefilter, then rule regexes over windows.
 
 use crate::finding::{fingerprint, Finding};
+use crate::memo::{self, ContentMemo};
 use crate::{decode, generated, lockfile};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use sg_rules::{Rule, RuleSet};
@@ -84,6 +85,8 @@ pub struct Scanner {
     rules_by_keyword: Vec<Vec<usize>>,
     /// Rules with no keywords: they run over every input.
     keywordless: Vec<usize>,
+    /// No keyword holds a line end, so a [`ContentMemo`] may remember hits per chunk.
+    chunkable_keywords: bool,
     /// Rules with a path pattern and no regex: they report the file itself.
     path_only: Vec<usize>,
     /// Per rule: how far around a keyword hit its regex must look. Worked out the first
@@ -150,6 +153,7 @@ impl Scanner {
             }
         }
         let keywords = keyword_automaton(&patterns, AhoCorasickKind::ContiguousNFA);
+        let chunkable_keywords = patterns.iter().all(|p| !p.contains('\n'));
         Scanner {
             rules,
             keywords,
@@ -158,6 +162,7 @@ impl Scanner {
             scanned: AtomicU64::new(0),
             rules_by_keyword,
             keywordless,
+            chunkable_keywords,
             path_only,
             reach,
             generic,
@@ -235,11 +240,18 @@ impl Scanner {
     /// know a credential's format only, and matches inside lockfile checksum fields are
     /// dropped.
     pub fn scan(&self, input: ScanInput<'_>) -> Vec<Finding> {
+        self.scan_with(input, None)
+    }
+
+    /// [`Scanner::scan`], remembering in `memo` what the bytes alone decide, for the other
+    /// inputs of the same scan (the versions of a file across a history share most of
+    /// their lines). The findings are the same as without it.
+    pub fn scan_with(&self, input: ScanInput<'_>, memo: Option<&ContentMemo>) -> Vec<Finding> {
         if self.rules.is_path_allowed(input.path) {
             return Vec::new();
         }
         let generated = generated::is_generated(input.path, input.bytes);
-        let mut findings = self.scan_text(input, generated, true);
+        let mut findings = self.scan_text(input, generated, true, memo);
         let decoded = self.decoded_findings(input, generated, 1);
         if !decoded.is_empty() {
             findings.extend(decoded);
@@ -267,7 +279,7 @@ impl Scanner {
                 bytes: &segment.text,
                 ..input
             };
-            let mut found = self.scan_text(inner, false, false);
+            let mut found = self.scan_text(inner, false, false, None);
             if depth < decode::MAX_DEPTH {
                 found.extend(self.decoded_findings(inner, false, depth + 1));
             }
@@ -295,6 +307,7 @@ impl Scanner {
         input: ScanInput<'_>,
         generated: bool,
         with_path_findings: bool,
+        memo: Option<&ContentMemo>,
     ) -> Vec<Finding> {
         let bytes = input.bytes;
         let mut lines = LineIndex::default();
@@ -312,9 +325,10 @@ impl Scanner {
         // comparison: dense keywords (`token`, `://`) never pile up offsets to sort.
         let mut slot_of: Vec<u32> = Vec::new();
         let mut candidates: Vec<(usize, Vec<Range<usize>>)> = Vec::new();
-        for m in self.automaton(bytes.len()).find_overlapping_iter(bytes) {
-            let hit = m.start();
-            for &rule_index in &self.rules_by_keyword[m.pattern().as_usize()] {
+        let mut hits = Vec::new();
+        self.keyword_hits(bytes, memo, &mut hits);
+        for (hit, pattern) in hits {
+            for &rule_index in &self.rules_by_keyword[pattern] {
                 if slot_of.is_empty() {
                     slot_of = vec![u32::MAX; self.rules.rules.len()];
                 }
@@ -358,11 +372,24 @@ impl Scanner {
             }
             for window in rule_windows {
                 let text = &bytes[window.clone()];
+                let remembered = memo.map(|memo| (memo, memo.window_key(rule_index, text)));
+                if let Some((memo, key)) = remembered {
+                    if memo.known_empty_window(key) {
+                        continue;
+                    }
+                }
                 self.work.regex_runs.fetch_add(1, Ordering::Relaxed);
                 self.work
                     .regex_bytes
                     .fetch_add(text.len() as u64, Ordering::Relaxed);
-                for m in rule.find_matches(text, Some(input.path), input.commit) {
+                let (matches, regex_matched) =
+                    rule.find_matches_checked(text, Some(input.path), input.commit);
+                if !regex_matched {
+                    if let Some((memo, key)) = remembered {
+                        memo.remember_empty_window(key);
+                    }
+                }
+                for m in matches {
                     let span = window.start + m.span.start..window.start + m.span.end;
                     let secret = window.start + m.secret.start..window.start + m.secret.end;
                     let line = lines.start_near(bytes, span.start)..lines.end_near(bytes, span.end);
@@ -387,6 +414,53 @@ impl Scanner {
         let mut findings = Self::drop_generic_duplicates(findings);
         sort_findings(&mut findings);
         findings
+    }
+
+    /// Every keyword occurrence in `bytes` as (start, keyword index), in the order of the
+    /// automaton's overlapping search. With a memo, chunk by chunk, each chunk's hits read
+    /// from the memo when its bytes were seen before.
+    fn keyword_hits(
+        &self,
+        bytes: &[u8],
+        memo: Option<&ContentMemo>,
+        hits: &mut Vec<(usize, usize)>,
+    ) {
+        let Some(memo) = memo.filter(|_| self.chunkable_keywords) else {
+            hits.extend(
+                self.automaton(bytes.len())
+                    .find_overlapping_iter(bytes)
+                    .map(|m| (m.start(), m.pattern().as_usize())),
+            );
+            return;
+        };
+        for chunk in memo::chunks(bytes) {
+            let text = &bytes[chunk.clone()];
+            let key = memo.chunk_key(text);
+            let at = chunk.start;
+            if memo.with_chunk_hits(key, |known| {
+                hits.extend(
+                    known
+                        .iter()
+                        .map(|&(offset, pattern)| (at + offset as usize, pattern as usize)),
+                )
+            }) {
+                continue;
+            }
+            let first = hits.len();
+            hits.extend(
+                self.automaton(text.len())
+                    .find_overlapping_iter(text)
+                    .map(|m| (at + m.start(), m.pattern().as_usize())),
+            );
+            if u32::try_from(text.len()).is_ok() {
+                memo.remember_chunk_hits(
+                    key,
+                    hits[first..]
+                        .iter()
+                        .map(|&(start, pattern)| ((start - at) as u32, pattern as u32)),
+                );
+            }
+        }
     }
 
     fn count_lines(&self, bytes: u64) {

@@ -10,7 +10,7 @@ use crate::packs::{self, RawId};
 use crate::{repo, GitScan, GitScanOptions, GitStats, HistoryReader, MissingBlob, Progress};
 use git2::{Oid, Repository, Sort};
 use rayon::prelude::*;
-use sg_engine::{Finding, ScanInput, Scanner};
+use sg_engine::{ContentMemo, Finding, ScanInput, Scanner};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +22,9 @@ struct BlobUse {
     id: Oid,
     paths: Vec<(String, u32)>,
 }
+
+/// The scanner, and the memo of what it found in content seen before.
+type Memoized<'a> = (&'a Scanner, &'a ContentMemo);
 
 enum Outcome {
     /// Findings at each path holding the blob, with that path's commit order.
@@ -53,6 +56,10 @@ pub fn scan_history(
     };
     let blobs = blob_uses(&repo, &commits, &shallow, &mut stats, opts)?;
 
+    // Versions of a file share most of their lines: what their bytes alone decide is
+    // worked out once.
+    let memo = ContentMemo::new();
+    let scanner = (scanner, &memo);
     let outcomes = match opts.reader {
         HistoryReader::Packs => scan_packed_then_rest(&repo, scanner, &commits, &blobs, opts)?,
         HistoryReader::Odb => scan_blobs(repo.path(), scanner, &commits, &blobs, None, opts)?,
@@ -267,7 +274,7 @@ fn commit_changes(
 /// clone left out) through libgit2, one blob at a time.
 fn scan_packed_then_rest(
     repo: &Repository,
-    scanner: &Scanner,
+    scanner: Memoized<'_>,
     commits: &[Oid],
     blobs: &[BlobUse],
     opts: &GitScanOptions<'_>,
@@ -321,7 +328,7 @@ fn scan_packed_then_rest(
 /// time, so memory follows the largest blob rather than the history.
 fn scan_blobs(
     git_dir: &Path,
-    scanner: &Scanner,
+    scanner: Memoized<'_>,
     commits: &[Oid],
     blobs: &[BlobUse],
     only: Option<&[usize]>,
@@ -366,7 +373,7 @@ fn scan_blobs(
 
 fn scan_one(
     repo: &Repository,
-    scanner: &Scanner,
+    scanner: Memoized<'_>,
     commits: &[Oid],
     usage: &BlobUse,
     max_size: u64,
@@ -394,19 +401,23 @@ fn scan_one(
 
 /// Scans a text blob's bytes at its first path, and relocates what was found to every
 /// other path holding it.
-fn scan_bytes(scanner: &Scanner, commits: &[Oid], usage: &BlobUse, bytes: &[u8]) -> Outcome {
+fn scan_bytes(scanner: Memoized<'_>, commits: &[Oid], usage: &BlobUse, bytes: &[u8]) -> Outcome {
     let Some((path, order)) = usage.paths.first() else {
         return Outcome::Scanned {
             bytes: 0,
             findings: Vec::new(),
         };
     };
+    let (scanner, memo) = scanner;
     let commit = commits.get(*order as usize).map(Oid::to_string);
-    let found = scanner.scan(ScanInput {
-        path,
-        bytes,
-        commit: commit.as_deref(),
-    });
+    let found = scanner.scan_with(
+        ScanInput {
+            path,
+            bytes,
+            commit: commit.as_deref(),
+        },
+        Some(memo),
+    );
     // Every other path holding the blob, while its bytes are at hand: a path may change
     // what the rules say (a lockfile, a generated name, a path allowlist).
     let mut findings: Vec<(u32, Finding)> = found.iter().map(|f| (*order, f.clone())).collect();

@@ -9,7 +9,7 @@ use crate::error::GitError;
 use crate::lines::AddedLines;
 use crate::{repo, GitScan, GitScanOptions};
 use git2::{Commit, Odb, Oid, Repository, Sort};
-use sg_engine::{Finding, ScanInput, Scanner, Unreadable};
+use sg_engine::{ContentMemo, Finding, ScanInput, Scanner, Unreadable};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -154,6 +154,8 @@ fn resolve<'r>(repo: &'r Repository, spec: &str) -> Result<Commit<'r>, GitError>
 struct BlobScans {
     /// Per blob: the path it was scanned under, and its findings there (`None`: skipped).
     by_id: HashMap<Oid, (String, Option<Vec<Finding>>)>,
+    /// The versions of a file across the range share most of their lines.
+    memo: ContentMemo,
 }
 
 /// The findings on lines `commit` adds. A merge adds only what none of its parents had.
@@ -328,11 +330,14 @@ fn scan_blob(
             out.stats.blobs_scanned += 1;
             out.stats.bytes_scanned += text.len() as u64;
             let commit = commit.to_string();
-            Some(scanner.scan(ScanInput {
-                path,
-                bytes: text,
-                commit: Some(&commit),
-            }))
+            Some(scanner.scan_with(
+                ScanInput {
+                    path,
+                    bytes: text,
+                    commit: Some(&commit),
+                },
+                Some(&scans.memo),
+            ))
         }
     };
     scans.by_id.insert(id, (path.to_owned(), result.clone()));

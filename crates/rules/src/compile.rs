@@ -91,16 +91,30 @@ impl Rule {
         path: Option<&str>,
         commit: Option<&str>,
     ) -> Vec<RuleMatch> {
+        self.find_matches_checked(window, path, commit).0
+    }
+
+    /// [`Rule::find_matches`], and whether the regex matched at all in `window` (before
+    /// entropy, validators and allowlists, which may depend on the path and commit): when
+    /// it did not, the window reports nothing under any path or commit.
+    pub fn find_matches_checked(
+        &self,
+        window: &[u8],
+        path: Option<&str>,
+        commit: Option<&str>,
+    ) -> (Vec<RuleMatch>, bool) {
         let Some(regex) = self.regex.as_ref().and_then(LazyRegex::get) else {
-            return Vec::new();
+            return (Vec::new(), false);
         };
         let mut out = Vec::new();
+        let mut matched = false;
         if regex.captures_len() == 1 {
             // No groups: the cheaper search suffices and the secret is the whole match.
             for m in regex.find_iter(window) {
+                matched = true;
                 self.consider(window, m.range(), m.range(), path, commit, &mut out);
             }
-            return out;
+            return (out, matched);
         }
         // One set of capture slots for the whole window, not one allocation per candidate.
         let mut locs = regex.capture_locations();
@@ -109,6 +123,7 @@ impl Rule {
             let Some(whole) = regex.captures_read_at(&mut locs, window, at) else {
                 break;
             };
+            matched = true;
             let whole = whole.range();
             at = if whole.is_empty() {
                 whole.end + 1
@@ -131,7 +146,7 @@ impl Rule {
             };
             self.consider(window, whole, secret, path, commit, &mut out);
         }
-        out
+        (out, matched)
     }
 
     /// The gates every candidate passes after the regex: entropy, validator, placeholder,

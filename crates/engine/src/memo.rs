@@ -1,0 +1,276 @@
+//! What content alone decides, remembered across the inputs of one scan.
+//!
+//! A history scan reads every version of every file, and versions share most of their
+//! lines: on rust-lang/cargo, three quarters of the bytes of a random sixth of the blobs
+//! repeat a stretch seen in another blob. Two results depend on the bytes alone and are
+//! remembered, keyed by two 64-bit aHashes of the bytes under keys drawn at random for each
+//! memo (so nobody can craft content that collides with content scanned before without
+//! knowing them; SipHash cost as much as the keyword search it replaced):
+//!
+//! - the keyword hits of each line-aligned, content-defined chunk. No keyword holds a
+//!   newline (the scanner checks), so a keyword occurrence lies within one line, hence
+//!   within one chunk, and the automaton starts every line from its root state: the hits
+//!   of a chunk are the same wherever it sits;
+//! - that a rule's regex matches nothing in a window of text. Everything a rule reports
+//!   comes from a regex match in its window, so such a window reports nothing wherever it
+//!   sits, whatever its path or commit.
+//!
+//! Both tables stop growing at a fixed size, so memory stays bounded whatever the input;
+//! past that, uncached content is scanned as if there were no memo.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Chunks are cut after a line only once they hold this many bytes.
+const MIN_CHUNK: usize = 128;
+/// A chunk is cut after the first line end past this size, whatever the content.
+const MAX_CHUNK: usize = 16 * 1024;
+/// One line end in this many, chosen by the bytes before it, ends a chunk.
+const CUT_ONE_IN_BITS: u32 = 4;
+
+const SHARDS: usize = 16;
+/// Remembered chunks, at most (about 40 bytes each, plus their hits).
+const MAX_CHUNKS: usize = 1 << 20;
+/// Remembered keyword hits over all chunks, at most (8 bytes each).
+const MAX_HITS: usize = 8 << 20;
+/// Remembered empty windows, at most (about 20 bytes each).
+const MAX_EMPTY_WINDOWS: usize = 2 << 20;
+
+/// Keys are already uniform random bits: hash them by taking their low half.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+}
+
+type Keyed<V> = HashMap<u128, V, BuildHasherDefault<Prehashed>>;
+type KeySet = HashSet<u128, BuildHasherDefault<Prehashed>>;
+/// A chunk's keyword hits: (offset in the chunk, keyword index).
+type ChunkHits = Box<[(u32, u32)]>;
+
+/// See the module documentation. Created for one scan with one [`crate::Scanner`]: the
+/// remembered results name that scanner's rules and keywords by index.
+pub struct ContentMemo {
+    keys: (ahash::RandomState, ahash::RandomState),
+    chunks: [Mutex<Keyed<ChunkHits>>; SHARDS],
+    empty_windows: [Mutex<KeySet>; SHARDS],
+    chunks_left: AtomicUsize,
+    hits_left: AtomicUsize,
+    empty_windows_left: AtomicUsize,
+}
+
+impl std::fmt::Debug for ContentMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContentMemo").finish_non_exhaustive()
+    }
+}
+
+impl Default for ContentMemo {
+    fn default() -> ContentMemo {
+        ContentMemo::new()
+    }
+}
+
+fn shard(key: u128) -> usize {
+    (key >> 120) as usize % SHARDS
+}
+
+impl ContentMemo {
+    pub fn new() -> ContentMemo {
+        ContentMemo {
+            keys: (ahash::RandomState::new(), ahash::RandomState::new()),
+            chunks: std::array::from_fn(|_| Mutex::new(Keyed::default())),
+            empty_windows: std::array::from_fn(|_| Mutex::new(KeySet::default())),
+            chunks_left: AtomicUsize::new(MAX_CHUNKS),
+            hits_left: AtomicUsize::new(MAX_HITS),
+            empty_windows_left: AtomicUsize::new(MAX_EMPTY_WINDOWS),
+        }
+    }
+
+    fn hash(&self, tag: u64, bytes: &[u8]) -> u128 {
+        let half = |state: &ahash::RandomState| {
+            let mut h = state.build_hasher();
+            h.write_u64(tag);
+            h.write(bytes);
+            h.finish()
+        };
+        (u128::from(half(&self.keys.0)) << 64) | u128::from(half(&self.keys.1))
+    }
+
+    pub(crate) fn chunk_key(&self, chunk: &[u8]) -> u128 {
+        self.hash(u64::MAX, chunk)
+    }
+
+    pub(crate) fn window_key(&self, rule_index: usize, window: &[u8]) -> u128 {
+        self.hash(rule_index as u64, window)
+    }
+
+    /// Calls `f` with the remembered hits (offset in the chunk, keyword index) of the
+    /// chunk `key`, if it is remembered.
+    pub(crate) fn with_chunk_hits(&self, key: u128, f: impl FnOnce(&[(u32, u32)])) -> bool {
+        let Ok(table) = self.chunks[shard(key)].lock() else {
+            return false;
+        };
+        match table.get(&key) {
+            Some(hits) => {
+                f(hits);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn remember_chunk_hits(
+        &self,
+        key: u128,
+        hits: impl ExactSizeIterator<Item = (u32, u32)>,
+    ) {
+        if !take(&self.chunks_left, 1) || !take(&self.hits_left, hits.len()) {
+            return;
+        }
+        if let Ok(mut table) = self.chunks[shard(key)].lock() {
+            table.insert(key, hits.collect());
+        }
+    }
+
+    pub(crate) fn known_empty_window(&self, key: u128) -> bool {
+        self.empty_windows[shard(key)]
+            .lock()
+            .map(|set| set.contains(&key))
+            .unwrap_or(false)
+    }
+
+    pub(crate) fn remember_empty_window(&self, key: u128) {
+        if !take(&self.empty_windows_left, 1) {
+            return;
+        }
+        if let Ok(mut set) = self.empty_windows[shard(key)].lock() {
+            set.insert(key);
+        }
+    }
+}
+
+/// Takes `n` from the budget `left`, if that much is left.
+fn take(left: &AtomicUsize, n: usize) -> bool {
+    left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| l.checked_sub(n))
+        .is_ok()
+}
+
+/// Splits `bytes` into chunks that end at line ends. Where a chunk ends depends only on
+/// the bytes just before each line end (and the minimum size), so an edit moves the cuts
+/// of the chunk it falls in, and the chunks after it soon fall back on the same cuts.
+pub(crate) fn chunks(bytes: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut start = 0;
+    let mut newlines = memchr::memchr_iter(b'\n', bytes);
+    std::iter::from_fn(move || {
+        if start >= bytes.len() {
+            return None;
+        }
+        for newline in newlines.by_ref() {
+            let end = newline + 1;
+            let len = end - start;
+            if len >= MAX_CHUNK || (len >= MIN_CHUNK && is_cut(bytes, newline)) {
+                let chunk = start..end;
+                start = end;
+                return Some(chunk);
+            }
+        }
+        let chunk = start..bytes.len();
+        start = bytes.len();
+        Some(chunk)
+    })
+}
+
+/// Whether the line ending at the newline `at` ends a chunk: decided by the 8 bytes
+/// before it.
+fn is_cut(bytes: &[u8], at: usize) -> bool {
+    let mut word = [0u8; 8];
+    let from = at.saturating_sub(8);
+    if let Some(tail) = bytes.get(from..at) {
+        word[8 - tail.len()..].copy_from_slice(tail);
+    }
+    let h = u64::from_le_bytes(word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    h >> (64 - CUT_ONE_IN_BITS) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_the_input_end_at_line_ends_and_resynchronise_after_an_edit() {
+        let mut text = Vec::new();
+        for i in 0..5_000 {
+            text.extend_from_slice(
+                format!("let value_{i} = compute({i}, \"{}\");\n", i * 7).as_bytes(),
+            );
+        }
+        let cuts: Vec<Range<usize>> = chunks(&text).collect();
+        assert_eq!(cuts.first().map(|c| c.start), Some(0));
+        assert_eq!(cuts.last().map(|c| c.end), Some(text.len()));
+        for pair in cuts.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start);
+            assert_eq!(text[pair[0].end - 1], b'\n');
+        }
+        assert!(cuts.len() > 50, "{} chunks", cuts.len());
+        assert!(cuts.iter().all(|c| c.len() <= MAX_CHUNK + 64));
+
+        // Insert a line early on: all but a few chunks are the same bytes as before.
+        let mut edited = text.clone();
+        let at = cuts[3].start + 10;
+        let line_end = at + edited[at..].iter().position(|&b| b == b'\n').unwrap_or(0) + 1;
+        edited.splice(line_end..line_end, b"inserted = 1;\n".iter().copied());
+        let before: HashSet<&[u8]> = cuts.iter().map(|c| &text[c.clone()]).collect();
+        let after: Vec<&[u8]> = chunks(&edited).map(|c| &edited[c]).collect();
+        let changed = after.iter().filter(|c| !before.contains(*c)).count();
+        assert!(changed <= 3, "{changed} of {} chunks changed", after.len());
+    }
+
+    #[test]
+    fn a_text_without_line_ends_is_one_chunk_and_empty_text_none() {
+        assert_eq!(chunks(b"no newline here").collect::<Vec<_>>(), vec![0..15]);
+        assert_eq!(chunks(b"").count(), 0);
+    }
+
+    #[test]
+    fn keys_differ_by_content_by_tag_and_by_memo() {
+        let a = ContentMemo::new();
+        let b = ContentMemo::new();
+        assert_eq!(a.chunk_key(b"x = 1\n"), a.chunk_key(b"x = 1\n"));
+        assert_ne!(a.chunk_key(b"x = 1\n"), a.chunk_key(b"x = 2\n"));
+        assert_ne!(a.window_key(3, b"text"), a.window_key(4, b"text"));
+        assert_ne!(a.chunk_key(b"x = 1\n"), b.chunk_key(b"x = 1\n"));
+    }
+
+    #[test]
+    fn the_tables_stop_growing_at_their_budget() {
+        let memo = ContentMemo::new();
+        memo.empty_windows_left.store(2, Ordering::Relaxed);
+        for i in 0..5u8 {
+            memo.remember_empty_window(memo.window_key(0, &[i]));
+        }
+        let kept = (0..5u8)
+            .filter(|&i| memo.known_empty_window(memo.window_key(0, &[i])))
+            .count();
+        assert_eq!(kept, 2);
+        memo.hits_left.store(3, Ordering::Relaxed);
+        memo.remember_chunk_hits(1, [(0, 0), (1, 1)].into_iter());
+        memo.remember_chunk_hits(2, [(0, 0), (1, 1)].into_iter());
+        assert!(memo.with_chunk_hits(1, |h| assert_eq!(h.len(), 2)));
+        assert!(!memo.with_chunk_hits(2, |_| ()));
+    }
+}
