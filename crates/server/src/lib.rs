@@ -4,7 +4,10 @@
 //!
 //! Every request is one [`sg_access::api::Call`], run by [`sg_access::api::dispatch`] on a
 //! blocking thread with a store from a small pool: authorization happens there, in the
-//! library, and nowhere in this crate. All server state (sessions, backoff counters,
+//! library, and nowhere in this crate. The exception is `keys/verify`, which needs no
+//! session and is what services call on every request they serve: it has a route of its
+//! own and goes straight to the library's key check ([`KeyCache::check_key`],
+//! [`PgKeyChecker::check_key`]). All server state (sessions, backoff counters,
 //! invitations) is in the store, so any number of processes can serve one PostgreSQL.
 
 mod console;
@@ -17,11 +20,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use pool::Pool;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use sg_access::api::{dispatch, Call};
 use sg_access::keycache::KeyCache;
 use sg_access::pgverify::PgKeyChecker;
-use sg_access::{AccessError, KeyUse, ServerKey, Store};
+use sg_access::{AccessError, KeyLookup, KeyUse, ServerKey, Store};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -159,18 +164,19 @@ impl App {
     /// `keys/verify`, the hot path of services that check keys: the lookup is one read
     /// (on this thread for SQLite), and the key's use is recorded afterwards, off the
     /// request's path.
-    async fn verify(&self, key: String) -> Result<Value, AccessError> {
+    async fn verify(&self, key: &str) -> Result<KeyLookup, AccessError> {
         let checked = if let Some(pg) = &self.pg_keys {
-            pg.check_key(&key).await
+            pg.check_key(key).await
         } else if let Some(checked) = self
             .pool
-            .inline(|store| self.key_cache.check_key(store, &key))
+            .inline(|store| self.key_cache.check_key(store, key))
         {
             checked
         } else {
             let _permit = self.pool.permit().await;
             let pool = self.pool.clone();
             let cache = self.key_cache.clone();
+            let key = key.to_owned();
             tokio::task::spawn_blocking(move || {
                 pool.with_store(|store| cache.check_key(store, &key))
             })
@@ -181,8 +187,16 @@ impl App {
         if let Some(used) = used {
             self.record_use(used);
         }
-        serde_json::to_value(lookup)
-            .map_err(|e| AccessError::invalid(format!("encoding the answer: {e}")))
+        Ok(lookup)
+    }
+
+    /// [`App::verify`] as an HTTP answer. The lookup is serialized straight into the
+    /// body: going through a `serde_json::Value` first cost as much as the lookup.
+    async fn verify_response(&self, key: &str) -> Response {
+        match self.verify(key).await {
+            Ok(lookup) => Json(&lookup).into_response(),
+            Err(err) => error_response(&err),
+        }
     }
 
     fn record_use(&self, used: KeyUse) {
@@ -230,6 +244,21 @@ fn task_failed(e: tokio::task::JoinError) -> AccessError {
     }
 }
 
+/// The path of `keys/verify` under `/api/v1/`.
+const VERIFY_OP: &str = "keys/verify";
+
+/// The call a request for `op` with `body` makes: what every operation's body goes
+/// through, and what decides the errors of a malformed one.
+fn parse_call(op: &str, body: &[u8]) -> Result<Call, AccessError> {
+    let parsed = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice::<Value>(body)
+            .map_err(|e| AccessError::InvalidInput(format!("the request body is not JSON: {e}")))?
+    };
+    Call::from_parts(op, parsed)
+}
+
 async fn api(
     State(app): State<App>,
     Path(op): Path<String>,
@@ -237,27 +266,59 @@ async fn api(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let parsed = if body.is_empty() {
-        Ok(Value::Null)
-    } else {
-        serde_json::from_slice::<Value>(&body)
-            .map_err(|e| AccessError::InvalidInput(format!("the request body is not JSON: {e}")))
-    };
-    let result = match parsed.and_then(|body| Call::from_parts(&op, body)) {
-        Ok(Call::KeyVerify { key }) => app.verify(key).await,
-        Ok(call) => app.run(bearer(&headers), call).await,
-        Err(e) => Err(e),
-    };
-    let response = match &result {
-        Ok(value) => Json(value).into_response(),
-        Err(err) => error_response(err),
+    let response = match parse_call(&op, &body) {
+        // Reached through an escaped path (`keys%2Fverify`); the route below takes the rest.
+        Ok(Call::KeyVerify { key }) => app.verify_response(&key).await,
+        Ok(call) => match app.run(bearer(&headers), call).await {
+            Ok(value) => Json(value).into_response(),
+            Err(err) => error_response(&err),
+        },
+        Err(err) => error_response(&err),
     };
     let micros = started.elapsed().as_micros();
-    if op == "keys/verify" {
+    if op == VERIFY_OP {
         tracing::debug!(op, status = response.status().as_u16(), micros, "api");
     } else {
         tracing::info!(op, status = response.status().as_u16(), micros, "api");
     }
+    response
+}
+
+/// The body of a `keys/verify` request, read straight from its bytes (borrowing the key
+/// when it has no escapes).
+#[derive(Deserialize)]
+struct VerifyBody<'a> {
+    #[serde(borrow)]
+    key: Cow<'a, str>,
+}
+
+/// `POST /api/v1/keys/verify`, the hot path of services that check keys, on a route of
+/// its own: the generic route's extractors (the path, a copy of the headers, which this
+/// public call never reads) and its parse into a JSON tree and then a [`Call`] cost more
+/// than the verification. A body the direct parse refuses goes through [`parse_call`],
+/// so errors (and anything else it would accept) are exactly those of the generic route.
+async fn key_verify(State(app): State<App>, body: Bytes) -> Response {
+    let started = Instant::now();
+    let key = match serde_json::from_slice::<VerifyBody<'_>>(&body) {
+        Ok(parsed) => parsed.key,
+        Err(_) => match parse_call(VERIFY_OP, &body) {
+            Ok(Call::KeyVerify { key }) => Cow::Owned(key),
+            Ok(call) => {
+                return error_response(&AccessError::invalid(format!(
+                    "{VERIFY_OP}: parsed as {}",
+                    call.op()
+                )))
+            }
+            Err(err) => return error_response(&err),
+        },
+    };
+    let response = app.verify_response(&key).await;
+    tracing::debug!(
+        op = VERIFY_OP,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros(),
+        "api"
+    );
     response
 }
 
@@ -277,6 +338,7 @@ fn router(app: App) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v1/audit/public-key", get(public_key))
+        .route("/api/v1/keys/verify", post(key_verify))
         .route("/api/v1/{*op}", post(api))
         .merge(console::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
