@@ -118,6 +118,11 @@ pub fn status_of(err: &AccessError) -> StatusCode {
 }
 
 fn error_response(err: &AccessError) -> Response {
+    let (status, body) = error_answer(err);
+    (status, Json(body)).into_response()
+}
+
+fn error_answer(err: &AccessError) -> (StatusCode, Value) {
     let status = status_of(err);
     // Storage errors name files and URLs of the server: say only that it failed.
     let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
@@ -128,9 +133,8 @@ fn error_response(err: &AccessError) -> Response {
     };
     (
         status,
-        Json(json!({ "error": { "code": err.code(), "message": message } })),
+        json!({ "error": { "code": err.code(), "message": message } }),
     )
-        .into_response()
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
@@ -466,4 +470,182 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down: draining requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sg_access::{Credential, InitOptions};
+
+    /// A server's state over a fresh SQLite store with one Owner session and keys in every
+    /// state a verification can report.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        app: App,
+        /// Another connection to the store, for the generic path.
+        store: Store,
+        token: String,
+        live: (i64, String),
+        revoked: String,
+        expired: String,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("store.db");
+        let key = Arc::new(ServerKey::generate());
+        let backend = Backend::Sqlite(path.clone());
+        let store = backend.open(key.clone()).expect("open the store");
+        let invitation = sg_access::init(
+            &store,
+            &InitOptions {
+                account: "Acme".into(),
+                owner_email: "owner@acme.test".into(),
+                currency: "USD".into(),
+                require_2fa: true,
+            },
+        )
+        .expect("init");
+        let owner = sg_access::accept_invite(&store, &invitation.token).expect("accept");
+        let secret = sg_access::totp::secret_from_uri(&owner.otpauth_uri).expect("secret");
+        let code = sg_access::totp::code_for_base32(&secret, store.now()).expect("code");
+        let session =
+            sg_access::login(&store, &owner.email, &Credential::Totp(code)).expect("login");
+        let actor = session.actor.clone();
+        sg_access::add_subaccount(&store, &actor, "prod", "prod").expect("subaccount");
+        let create = |store: &Store, name: &str, days: Option<u32>| {
+            sg_access::create_key(store, &actor, "prod", Some(name), days).expect("create key")
+        };
+        let live = create(&store, "live", None);
+        let revoked = create(&store, "revoked", None);
+        sg_access::revoke_key(&store, &actor, revoked.id).expect("revoke");
+        // Issued ten days ago for one day.
+        store.set_time(Some(store.now() - 10 * 86_400));
+        let expired = create(&store, "expired", Some(1));
+        store.set_time(None);
+
+        let key_cache = Arc::new(KeyCache::new());
+        key_cache
+            .watch_sqlite(path.clone(), key.clone())
+            .expect("watch the store");
+        let first = backend.open(key.clone()).expect("open the store");
+        let app = App {
+            pool: Arc::new(Pool::new(backend, key, 2, first)),
+            recorded_uses: Default::default(),
+            key_cache,
+            pg_keys: None,
+            tls: false,
+        };
+        Fixture {
+            _dir: dir,
+            app,
+            store,
+            token: session.token,
+            live: (live.id, live.secret.expose().to_owned()),
+            revoked: revoked.secret.expose().to_owned(),
+            expired: expired.secret.expose().to_owned(),
+        }
+    }
+
+    async fn answer(response: Response) -> (StatusCode, Value) {
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("the answer's body");
+        let body = serde_json::from_slice(&bytes).expect("the answer is JSON");
+        (status, body)
+    }
+
+    /// What the generic path answers for `body`: [`parse_call`], then [`dispatch`].
+    fn generic(store: &Store, body: &str) -> (StatusCode, Value) {
+        match parse_call(VERIFY_OP, body.as_bytes()).and_then(|call| dispatch(store, None, call)) {
+            Ok(value) => (StatusCode::OK, value),
+            Err(err) => error_answer(&err),
+        }
+    }
+
+    async fn fast(app: &App, body: &str) -> (StatusCode, Value) {
+        answer(key_verify(State(app.clone()), Bytes::from(body.to_owned())).await).await
+    }
+
+    fn key_body(key: &str) -> String {
+        json!({ "key": key }).to_string()
+    }
+
+    #[tokio::test]
+    async fn the_verify_route_answers_as_the_generic_path() {
+        let f = fixture();
+        let unknown = sg_keyformat::ApiKey::generate("prod").expect("a key");
+        let mut bodies = vec![
+            key_body(&f.live.1),
+            key_body(&format!("  {}\n", f.live.1)),
+            key_body(&f.revoked),
+            key_body(&f.expired),
+            key_body(unknown.expose()),
+            key_body("sgk_prod_nope"),
+            key_body(""),
+            // Escapes: the key cannot be borrowed from the body.
+            format!("{{\"key\": \"{}\"}}", f.live.1.replacen('_', "\\u005f", 1)),
+            // Fields a verification does not read, including a different `op`.
+            format!(
+                "{{\"key\": \"{}\", \"op\": \"users/list\", \"x\": [1]}}",
+                f.live.1
+            ),
+            // The generic path keeps the last of repeated fields; the direct parse refuses.
+            format!("{{\"key\": \"nope\", \"key\": \"{}\"}}", f.live.1),
+        ];
+        for malformed in [
+            "",
+            "{",
+            "not json",
+            "[1]",
+            "\"sgk\"",
+            "null",
+            "{}",
+            "{\"key\": 5}",
+            "{\"key\": null}",
+            "{\"key\": [\"a\"]}",
+            "{\"kee\": \"x\"}",
+        ] {
+            bodies.push(malformed.to_owned());
+        }
+        for body in &bodies {
+            let expected = generic(&f.store, body);
+            // Twice: the first lookup fills the cache, the second is answered from it.
+            for round in ["first", "cached"] {
+                assert_eq!(fast(&f.app, body).await, expected, "{round}: {body}");
+            }
+        }
+        let status = |(_, body): &(StatusCode, Value)| body["status"].as_str().map(str::to_owned);
+        assert_eq!(
+            status(&fast(&f.app, &key_body(&f.live.1)).await).as_deref(),
+            Some("live")
+        );
+        assert_eq!(
+            status(&fast(&f.app, &key_body(&f.revoked)).await).as_deref(),
+            Some("revoked")
+        );
+        assert_eq!(
+            status(&fast(&f.app, &key_body(&f.expired)).await).as_deref(),
+            Some("expired")
+        );
+        let (code, body) = fast(&f.app, "[1]").await;
+        assert_eq!(
+            (code, body["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_input"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_revocation_through_the_server_is_seen_by_the_next_verification() {
+        let f = fixture();
+        let body = key_body(&f.live.1);
+        assert_eq!(fast(&f.app, &body).await.1["status"], "live");
+        assert_eq!(fast(&f.app, &body).await.1["status"], "live", "cached");
+        f.app
+            .run(Some(f.token.clone()), Call::KeyRevoke { id: f.live.0 })
+            .await
+            .expect("revoke");
+        assert_eq!(fast(&f.app, &body).await.1["status"], "revoked");
+    }
 }
