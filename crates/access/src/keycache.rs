@@ -40,7 +40,8 @@ struct State {
     /// Bumped by every invalidation: a lookup that started under an older epoch may have
     /// read a row that has changed since, and must not be cached.
     epoch: u64,
-    keys: HashMap<String, Arc<KeyRow>>,
+    /// By the presented key's SHA-256 ([`Presented::digest`]).
+    keys: HashMap<[u8; 32], Arc<KeyRow>>,
 }
 
 /// What the cache says about a presented key.
@@ -78,12 +79,12 @@ impl KeyCache {
         self.usable.load(Ordering::Acquire)
     }
 
-    pub(crate) fn get(&self, presented: &Presented) -> Cached {
+    pub(crate) fn get(&self, presented: &Presented<'_>) -> Cached {
         if !self.is_usable() {
             return Cached::Off;
         }
         match self.state.lock() {
-            Ok(state) => match state.keys.get(&presented.hash) {
+            Ok(state) => match state.keys.get(&presented.digest) {
                 Some(row) => Cached::Hit(Arc::clone(row)),
                 None => Cached::Miss(state.epoch),
             },
@@ -93,7 +94,7 @@ impl KeyCache {
 
     /// Keeps `row`, found by a lookup that started at `epoch`, unless anything changed
     /// since.
-    pub(crate) fn fill(&self, epoch: u64, presented: &Presented, row: &KeyRow) {
+    pub(crate) fn fill(&self, epoch: u64, presented: &Presented<'_>, row: &KeyRow) {
         if let Ok(mut state) = self.state.lock() {
             if state.epoch != epoch || !self.is_usable() {
                 return;
@@ -101,9 +102,7 @@ impl KeyCache {
             if state.keys.len() >= MAX_CACHED_KEYS {
                 state.keys.clear();
             }
-            state
-                .keys
-                .insert(presented.hash.clone(), Arc::new(row.clone()));
+            state.keys.insert(presented.digest, Arc::new(row.clone()));
         }
     }
 

@@ -256,27 +256,32 @@ fn key_by_id(conn: &Conn<'_>, id: i64) -> Result<KeyRow> {
 }
 
 /// A presented key, reduced to what its lookup needs: the display prefix that narrows the
-/// candidates, and the hash that must match one of them.
-pub(crate) struct Presented {
-    pub(crate) prefix: String,
-    pub(crate) hash: String,
+/// candidates, and the hash that must match one of them. Verifications build one per
+/// request, so it borrows the prefix and keeps the hash as bytes: the hex form is only
+/// needed when the store is read.
+pub(crate) struct Presented<'a> {
+    pub(crate) prefix: &'a str,
+    /// SHA-256 of the key ([`key_hash`] is its hex form).
+    pub(crate) digest: [u8; 32],
 }
 
-impl Presented {
+impl<'a> Presented<'a> {
     /// `None` when `secret` is not one of our keys at all (no lookup is needed).
-    pub(crate) fn parse(secret: &str) -> Option<Presented> {
-        let key = ApiKey::parse(secret.trim()).ok()?;
+    pub(crate) fn parse(secret: &'a str) -> Option<Presented<'a>> {
+        let secret = secret.trim();
+        let prefix = ApiKey::checked_display_prefix(secret).ok()?;
         Some(Presented {
-            prefix: key.display_prefix().to_owned(),
-            hash: key_hash(key.expose()),
+            prefix,
+            digest: Sha256::digest(secret.as_bytes()).into(),
         })
     }
 
     /// The candidate whose hash matches, compared in constant time.
     pub(crate) fn pick(&self, candidates: Vec<KeyRow>) -> Option<KeyRow> {
+        let hash = audit::hex(&self.digest);
         let mut found = None;
         for row in candidates {
-            if bool::from(row.hash.as_bytes().ct_eq(self.hash.as_bytes())) {
+            if bool::from(row.hash.as_bytes().ct_eq(hash.as_bytes())) {
                 found = Some(row);
             }
         }
@@ -296,9 +301,9 @@ pub(crate) fn candidate_rows(rows: &[Row]) -> Result<Vec<KeyRow>> {
 }
 
 /// The stored key matching `presented`, in one statement.
-pub(crate) fn find_presented(store: &Store, presented: &Presented) -> Result<Option<KeyRow>> {
+pub(crate) fn find_presented(store: &Store, presented: &Presented<'_>) -> Result<Option<KeyRow>> {
     store.read_one_statement(|conn, _| {
-        let rows = conn.query(candidates_sql(), p![presented.prefix.as_str()])?;
+        let rows = conn.query(candidates_sql(), p![presented.prefix])?;
         Ok(presented.pick(candidate_rows(&rows)?))
     })
 }
@@ -309,7 +314,7 @@ fn find_by_secret(conn: &Conn<'_>, secret: &str) -> Result<Option<KeyRow>> {
     let Some(presented) = Presented::parse(secret) else {
         return Ok(None);
     };
-    let rows = conn.query(candidates_sql(), p![presented.prefix.as_str()])?;
+    let rows = conn.query(candidates_sql(), p![presented.prefix])?;
     Ok(presented.pick(candidate_rows(&rows)?))
 }
 

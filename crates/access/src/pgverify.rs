@@ -86,10 +86,10 @@ impl PgKeyChecker {
         Ok(verdict(found.as_ref(), system_now()))
     }
 
-    async fn look_up(&self, presented: &Presented) -> Result<Option<KeyRow>> {
+    async fn look_up(&self, presented: &Presented<'_>) -> Result<Option<KeyRow>> {
         let slot = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
         let connected = self.connected(slot).await?;
-        let params = [Value::Text(presented.prefix.clone())];
+        let params = [Value::Text(presented.prefix.to_owned())];
         let rows = connected
             .client
             .query(&connected.candidates, &pg_params(&params))

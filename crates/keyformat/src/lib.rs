@@ -65,23 +65,18 @@ impl ApiKey {
 
     /// Parses and verifies a key, checksum included.
     pub fn parse(text: &str) -> Result<ApiKey, KeyFormatError> {
-        let rest = text
-            .strip_prefix(PREFIX)
-            .ok_or(KeyFormatError::MissingPrefix)?;
-        let (environment, body) = rest.split_once('_').ok_or(KeyFormatError::BadEnvironment)?;
-        validate_environment(environment)?;
-        if body.len() != RANDOM_LEN + CHECKSUM_LEN
-            || !body.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
-            return Err(KeyFormatError::BadBody);
-        }
-        if !has_valid_base62_crc32(body.as_bytes(), CHECKSUM_LEN) {
-            return Err(KeyFormatError::BadChecksum);
-        }
         Ok(ApiKey {
+            env_end: check(text)?,
             text: text.to_owned(),
-            env_end: PREFIX.len() + environment.len(),
         })
+    }
+
+    /// What [`ApiKey::display_prefix`] would be for `text`, after the checks of
+    /// [`ApiKey::parse`], without copying the key: a server verifying presented keys does
+    /// this on every request.
+    pub fn checked_display_prefix(text: &str) -> Result<&str, KeyFormatError> {
+        let env_end = check(text)?;
+        Ok(&text[..env_end + 1 + DISPLAY_RANDOM_LEN])
     }
 
     /// The environment the key was issued for.
@@ -97,8 +92,28 @@ impl ApiKey {
     /// A short prefix that identifies the key in listings without revealing it:
     /// `sgk_<env>_` and the first four random characters.
     pub fn display_prefix(&self) -> String {
-        self.text[..self.env_end + 1 + 4].to_owned()
+        self.text[..self.env_end + 1 + DISPLAY_RANDOM_LEN].to_owned()
     }
+}
+
+/// Random characters shown in a key's display prefix.
+const DISPLAY_RANDOM_LEN: usize = 4;
+
+/// Checks that `text` is a well-formed key, checksum included; returns where its
+/// environment ends.
+fn check(text: &str) -> Result<usize, KeyFormatError> {
+    let rest = text
+        .strip_prefix(PREFIX)
+        .ok_or(KeyFormatError::MissingPrefix)?;
+    let (environment, body) = rest.split_once('_').ok_or(KeyFormatError::BadEnvironment)?;
+    validate_environment(environment)?;
+    if body.len() != RANDOM_LEN + CHECKSUM_LEN || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(KeyFormatError::BadBody);
+    }
+    if !has_valid_base62_crc32(body.as_bytes(), CHECKSUM_LEN) {
+        return Err(KeyFormatError::BadChecksum);
+    }
+    Ok(PREFIX.len() + environment.len())
 }
 
 impl fmt::Debug for ApiKey {
@@ -145,6 +160,31 @@ mod tests {
                 PREFIX.len() + env.len() + 1 + RANDOM_LEN + CHECKSUM_LEN
             );
             assert!(key.display_prefix().starts_with(&format!("sgk_{env}_")));
+        }
+    }
+
+    #[test]
+    fn checked_display_prefix_agrees_with_parse() {
+        let key = ApiKey::generate("prod").expect("valid environment");
+        assert_eq!(
+            ApiKey::checked_display_prefix(key.expose()),
+            Ok(key.display_prefix().as_str())
+        );
+        let mut forged = key.expose().to_owned();
+        let last = if forged.ends_with('a') { "b" } else { "a" };
+        forged.replace_range(forged.len() - 1.., last);
+        for text in [
+            "",
+            "ghp_abc",
+            "sgk_PROD_abc",
+            "sgk_prod_short",
+            forged.as_str(),
+        ] {
+            assert_eq!(
+                ApiKey::checked_display_prefix(text).map(str::to_owned),
+                ApiKey::parse(text).map(|k| k.display_prefix()),
+                "{text}"
+            );
         }
     }
 
