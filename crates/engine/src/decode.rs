@@ -107,6 +107,23 @@ fn percent_runs() -> &'static Regex {
     })
 }
 
+/// The encoded segments of `bytes` that lie in the line-aligned `ranges` (in order), as
+/// [`segments`] of the whole would give them: neither kind of run holds a line end, so a
+/// search from a line start finds what a search of the whole text finds there.
+pub(crate) fn segments_within(bytes: &[u8], ranges: &[Range<usize>]) -> Vec<Decoded> {
+    let mut out = Vec::new();
+    for range in ranges {
+        let Some(part) = bytes.get(range.clone()) else {
+            continue;
+        };
+        out.extend(segments(part).into_iter().map(|mut d| {
+            d.span = d.span.start + range.start..d.span.end + range.start;
+            d
+        }));
+    }
+    out
+}
+
 /// The encoded segments of `bytes` that decode to text of at least [`MIN_DECODED`] bytes.
 pub fn segments(bytes: &[u8]) -> Vec<Decoded> {
     let mut out = Vec::new();

@@ -11,6 +11,7 @@
 //!   newline (the scanner checks), so a keyword occurrence lies within one line, hence
 //!   within one chunk, and the automaton starts every line from its root state: the hits
 //!   of a chunk are the same wherever it sits;
+//! - whether a chunk holds an encoded segment: encoded runs hold no line end either;
 //! - that a rule's regex matches nothing in a window of text. Everything a rule reports
 //!   comes from a regex match in its window, so such a window reports nothing wherever it
 //!   sits, whatever its path or commit.
@@ -59,14 +60,18 @@ impl Hasher for Prehashed {
 
 type Keyed<V> = HashMap<u128, V, BuildHasherDefault<Prehashed>>;
 type KeySet = HashSet<u128, BuildHasherDefault<Prehashed>>;
-/// A chunk's keyword hits: (offset in the chunk, keyword index).
-type ChunkHits = Box<[(u32, u32)]>;
+/// What a chunk's bytes decide: its keyword hits (offset in the chunk, keyword index), and
+/// whether it holds an encoded segment (see [`crate::decode`]).
+pub(crate) struct Chunk {
+    pub hits: Box<[(u32, u32)]>,
+    pub encoded: bool,
+}
 
 /// See the module documentation. Created for one scan with one [`crate::Scanner`]: the
 /// remembered results name that scanner's rules and keywords by index.
 pub struct ContentMemo {
     keys: (ahash::RandomState, ahash::RandomState),
-    chunks: [Mutex<Keyed<ChunkHits>>; SHARDS],
+    chunks: [Mutex<Keyed<Chunk>>; SHARDS],
     empty_windows: [Mutex<KeySet>; SHARDS],
     chunks_left: AtomicUsize,
     hits_left: AtomicUsize,
@@ -119,31 +124,37 @@ impl ContentMemo {
         self.hash(rule_index as u64, window)
     }
 
-    /// Calls `f` with the remembered hits (offset in the chunk, keyword index) of the
-    /// chunk `key`, if it is remembered.
-    pub(crate) fn with_chunk_hits(&self, key: u128, f: impl FnOnce(&[(u32, u32)])) -> bool {
+    /// Calls `f` with what is remembered of the chunk `key`, if anything.
+    pub(crate) fn with_chunk(&self, key: u128, f: impl FnOnce(&Chunk)) -> bool {
         let Ok(table) = self.chunks[shard(key)].lock() else {
             return false;
         };
         match table.get(&key) {
-            Some(hits) => {
-                f(hits);
+            Some(chunk) => {
+                f(chunk);
                 true
             }
             None => false,
         }
     }
 
-    pub(crate) fn remember_chunk_hits(
+    pub(crate) fn remember_chunk(
         &self,
         key: u128,
         hits: impl ExactSizeIterator<Item = (u32, u32)>,
+        encoded: bool,
     ) {
         if !take(&self.chunks_left, 1) || !take(&self.hits_left, hits.len()) {
             return;
         }
         if let Ok(mut table) = self.chunks[shard(key)].lock() {
-            table.insert(key, hits.collect());
+            table.insert(
+                key,
+                Chunk {
+                    hits: hits.collect(),
+                    encoded,
+                },
+            );
         }
     }
 
@@ -268,9 +279,9 @@ mod tests {
             .count();
         assert_eq!(kept, 2);
         memo.hits_left.store(3, Ordering::Relaxed);
-        memo.remember_chunk_hits(1, [(0, 0), (1, 1)].into_iter());
-        memo.remember_chunk_hits(2, [(0, 0), (1, 1)].into_iter());
-        assert!(memo.with_chunk_hits(1, |h| assert_eq!(h.len(), 2)));
-        assert!(!memo.with_chunk_hits(2, |_| ()));
+        memo.remember_chunk(1, [(0, 0), (1, 1)].into_iter(), true);
+        memo.remember_chunk(2, [(0, 0), (1, 1)].into_iter(), false);
+        assert!(memo.with_chunk(1, |c| assert_eq!((c.hits.len(), c.encoded), (2, true))));
+        assert!(!memo.with_chunk(2, |_| ()));
     }
 }

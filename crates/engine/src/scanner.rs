@@ -251,8 +251,9 @@ impl Scanner {
             return Vec::new();
         }
         let generated = generated::is_generated(input.path, input.bytes);
-        let mut findings = self.scan_text(input, generated, true, memo);
-        let decoded = self.decoded_findings(input, generated, 1);
+        let mut encoded = None;
+        let mut findings = self.scan_text(input, generated, true, memo, &mut encoded);
+        let decoded = self.decoded_findings(input, generated, 1, encoded.as_deref());
         if !decoded.is_empty() {
             findings.extend(decoded);
             sort_findings(&mut findings);
@@ -267,6 +268,7 @@ impl Scanner {
         input: ScanInput<'_>,
         generated: bool,
         depth: usize,
+        within: Option<&[Range<usize>]>,
     ) -> Vec<Finding> {
         if generated {
             // Bundles and source maps are base64 and escapes through and through.
@@ -274,14 +276,18 @@ impl Scanner {
         }
         let mut out = Vec::new();
         let mut lines = LineIndex::default();
-        for segment in decode::segments(input.bytes) {
+        let segments = match within {
+            Some(ranges) => decode::segments_within(input.bytes, ranges),
+            None => decode::segments(input.bytes),
+        };
+        for segment in segments {
             let inner = ScanInput {
                 bytes: &segment.text,
                 ..input
             };
-            let mut found = self.scan_text(inner, false, false, None);
+            let mut found = self.scan_text(inner, false, false, None, &mut None);
             if depth < decode::MAX_DEPTH {
-                found.extend(self.decoded_findings(inner, false, depth + 1));
+                found.extend(self.decoded_findings(inner, false, depth + 1, None));
             }
             if found.is_empty() {
                 continue;
@@ -308,6 +314,7 @@ impl Scanner {
         generated: bool,
         with_path_findings: bool,
         memo: Option<&ContentMemo>,
+        encoded: &mut Option<Vec<Range<usize>>>,
     ) -> Vec<Finding> {
         let bytes = input.bytes;
         let mut lines = LineIndex::default();
@@ -326,7 +333,7 @@ impl Scanner {
         let mut slot_of: Vec<u32> = Vec::new();
         let mut candidates: Vec<(usize, Vec<Range<usize>>)> = Vec::new();
         let mut hits = Vec::new();
-        self.keyword_hits(bytes, memo, &mut hits);
+        self.keyword_hits(bytes, memo, &mut hits, encoded);
         for (hit, pattern) in hits {
             for &rule_index in &self.rules_by_keyword[pattern] {
                 if slot_of.is_empty() {
@@ -418,12 +425,14 @@ impl Scanner {
 
     /// Every keyword occurrence in `bytes` as (start, keyword index), in the order of the
     /// automaton's overlapping search. With a memo, chunk by chunk, each chunk's hits read
-    /// from the memo when its bytes were seen before.
+    /// from the memo when its bytes were seen before; `encoded` is then set to the chunks
+    /// that hold encoded segments, so that only those are decoded.
     fn keyword_hits(
         &self,
         bytes: &[u8],
         memo: Option<&ContentMemo>,
         hits: &mut Vec<(usize, usize)>,
+        encoded: &mut Option<Vec<Range<usize>>>,
     ) {
         let Some(memo) = memo.filter(|_| self.chunkable_keywords) else {
             hits.extend(
@@ -433,17 +442,24 @@ impl Scanner {
             );
             return;
         };
+        let encoded = encoded.get_or_insert_with(Vec::new);
         for chunk in memo::chunks(bytes) {
             let text = &bytes[chunk.clone()];
             let key = memo.chunk_key(text);
             let at = chunk.start;
-            if memo.with_chunk_hits(key, |known| {
+            let mut holds_encoded = false;
+            if memo.with_chunk(key, |known| {
                 hits.extend(
                     known
+                        .hits
                         .iter()
                         .map(|&(offset, pattern)| (at + offset as usize, pattern as usize)),
-                )
+                );
+                holds_encoded = known.encoded;
             }) {
+                if holds_encoded {
+                    encoded.push(chunk);
+                }
                 continue;
             }
             let first = hits.len();
@@ -452,13 +468,18 @@ impl Scanner {
                     .find_overlapping_iter(text)
                     .map(|m| (at + m.start(), m.pattern().as_usize())),
             );
+            let holds_encoded = !decode::segments(text).is_empty();
             if u32::try_from(text.len()).is_ok() {
-                memo.remember_chunk_hits(
+                memo.remember_chunk(
                     key,
                     hits[first..]
                         .iter()
                         .map(|&(start, pattern)| ((start - at) as u32, pattern as u32)),
+                    holds_encoded,
                 );
+            }
+            if holds_encoded {
+                encoded.push(chunk);
             }
         }
     }

@@ -38,6 +38,19 @@ fn versions_of_files_give_the_same_findings_with_and_without_the_memo() {
         lines.extend(rule.examples.iter().map(|e| e.text.clone()));
         lines.extend(rule.negatives.iter().map(|n| n.text().to_owned()));
     }
+    // Secrets wrapped in base64, so decoded findings are compared too.
+    let encoded: Vec<String> = lines
+        .iter()
+        .step_by(17)
+        .take(40)
+        .map(|text| {
+            format!(
+                "  data: {}",
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, text)
+            )
+        })
+        .collect();
+    lines.extend(encoded);
     let filler = [
         "fn main() { let path = std::env::args().nth(1); }",
         "    // the token is read from the environment, never stored",
@@ -62,6 +75,7 @@ fn versions_of_files_give_the_same_findings_with_and_without_the_memo() {
         .collect();
     let mut compared = 0;
     let mut with_findings = 0;
+    let mut with_decoded = 0;
     for round in 0..300 {
         // Each round edits a few lines, as a commit would: replace, insert, delete.
         for _ in 0..1 + rng.below(4) {
@@ -82,7 +96,11 @@ fn versions_of_files_give_the_same_findings_with_and_without_the_memo() {
             bytes: text.as_bytes(),
             commit: Some("0123456789abcdef0123456789abcdef01234567"),
         };
-        let plain = summary(&scanner.scan(input));
+        let found = scanner.scan(input);
+        if found.iter().any(|f| !f.decoded.is_empty()) {
+            with_decoded += 1;
+        }
+        let plain = summary(&found);
         let memoized = summary(&scanner.scan_with(input, Some(&memo)));
         assert_eq!(memoized, plain, "round {round}, path {path}");
         compared += 1;
@@ -93,4 +111,8 @@ fn versions_of_files_give_the_same_findings_with_and_without_the_memo() {
     assert_eq!(compared, 300);
     // The comparison means something only if the versions hold secrets.
     assert!(with_findings > 250, "{with_findings} versions had findings");
+    assert!(
+        with_decoded > 100,
+        "{with_decoded} versions had decoded findings"
+    );
 }
