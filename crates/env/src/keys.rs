@@ -1,10 +1,8 @@
 //! Keys found by name without a copy of each: a table of positions into a list that holds
 //! the keys (the variables of a load, then of the environment).
 //!
-//! Each slot holds a key's hash with its position, so growing the table never reads the
-//! keys again, and a probe reads one slot array (open addressing, linear probing, at most
-//! two thirds full): a key that is not there costs about one cache miss, which on a file
-//! of 230,000 keys is most of the lookup. Hashing is SipHash with random keys, as in
+//! Each entry of a `hashbrown::HashTable` holds a key's hash with its position, so growing
+//! the table never reads the keys again. Hashing is SipHash with random keys, as in
 //! `std::collections::HashMap`: a file crafted so that its keys collide cannot make
 //! loading quadratic.
 
@@ -12,78 +10,37 @@ use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::BuildHasher;
 
-/// The position of an empty slot: no list holds `usize::MAX` elements.
-const EMPTY: usize = usize::MAX;
-
 #[derive(Clone, Default)]
 pub(crate) struct KeyIndex {
     hasher: RandomState,
-    /// `(hash, position)`; a power of two in length (or empty), at most two thirds full.
-    slots: Vec<(u64, usize)>,
-    len: usize,
+    /// `(hash, position)`: the hash is kept, so growing the table never reads the keys.
+    table: hashbrown::HashTable<(u64, usize)>,
 }
 
 impl fmt::Debug for KeyIndex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyIndex({} keys)", self.len)
+        write!(f, "KeyIndex({} keys)", self.table.len())
     }
+}
+
+fn stored_hash(&(hash, _): &(u64, usize)) -> u64 {
+    hash
 }
 
 impl KeyIndex {
     /// Room for `additional` more keys without growing.
     pub fn reserve(&mut self, additional: usize) {
-        // At most two thirds full.
-        let keys = self.len.saturating_add(additional);
-        let needed = keys.saturating_add(keys / 2);
-        if needed <= self.slots.len() {
-            return;
-        }
-        let Some(size) = needed.max(16).checked_next_power_of_two() else {
-            return;
-        };
-        let old = std::mem::replace(&mut self.slots, vec![(0, EMPTY); size]);
-        let mask = size - 1;
-        for (hash, position) in old.into_iter().filter(|&(_, p)| p != EMPTY) {
-            let mut i = slot_of(hash, mask);
-            while let Some(slot) = self.slots.get_mut(i) {
-                if slot.1 == EMPTY {
-                    *slot = (hash, position);
-                    break;
-                }
-                i = (i + 1) & mask;
-            }
-        }
-    }
-
-    /// The slot holding `key`, or the empty slot where it would go (`None` only for an
-    /// empty or full table, which `reserve` never leaves).
-    fn probe<'k>(
-        &self,
-        key: &str,
-        hash: u64,
-        key_of: impl Fn(usize) -> Option<&'k str>,
-    ) -> Option<usize> {
-        let mask = self.slots.len().checked_sub(1)?;
-        let mut i = slot_of(hash, mask);
-        // At most two thirds full: an empty slot ends every probe, long before the bound.
-        for _ in 0..self.slots.len() {
-            let &(h, position) = self.slots.get(i)?;
-            if position == EMPTY || (h == hash && key_of(position) == Some(key)) {
-                return Some(i);
-            }
-            i = (i + 1) & mask;
-        }
-        None
+        self.table.reserve(additional, stored_hash);
     }
 
     /// The position of `key`; `key_of` gives the key at a position.
     pub fn get<'k>(&self, key: &str, key_of: impl Fn(usize) -> Option<&'k str>) -> Option<usize> {
         let hash = self.hasher.hash_one(key);
-        let i = self.probe(key, hash, key_of)?;
-        self.slots
-            .get(i)
+        self.table
+            .find(hash, |&(h, position)| {
+                h == hash && key_of(position) == Some(key)
+            })
             .map(|&(_, position)| position)
-            .filter(|&p| p != EMPTY)
     }
 
     /// The position of `key`, to read or change, if it has one; else `next` becomes its
@@ -94,29 +51,26 @@ impl KeyIndex {
         next: usize,
         key_of: impl Fn(usize) -> Option<&'k str>,
     ) -> Option<&mut usize> {
-        self.reserve(1);
         let hash = self.hasher.hash_one(key);
-        let i = self.probe(key, hash, key_of)?;
-        let slot = self.slots.get_mut(i)?;
-        if slot.1 == EMPTY {
-            *slot = (hash, next);
-            self.len += 1;
-            return None;
+        match self.table.entry(
+            hash,
+            |&(h, position)| h == hash && key_of(position) == Some(key),
+            stored_hash,
+        ) {
+            hashbrown::hash_table::Entry::Occupied(entry) => Some(&mut entry.into_mut().1),
+            hashbrown::hash_table::Entry::Vacant(entry) => {
+                entry.insert((hash, next));
+                None
+            }
         }
-        Some(&mut slot.1)
     }
 
     /// Changes every position `i` into `to(i)`.
     pub fn renumber(&mut self, to: impl Fn(usize) -> usize) {
-        for slot in self.slots.iter_mut().filter(|s| s.1 != EMPTY) {
+        for slot in self.table.iter_mut() {
             slot.1 = to(slot.1);
         }
     }
-}
-
-fn slot_of(hash: u64, mask: usize) -> usize {
-    // Truncating keeps the low bits, which is all the mask keeps.
-    (hash as usize) & mask
 }
 
 #[cfg(test)]
@@ -156,7 +110,7 @@ mod tests {
             index.get_or_insert(key, i, key_of);
         }
         index.reserve(10_000);
-        assert!(index.slots.len() >= 15_075);
+        assert!(index.table.capacity() >= 10_050);
         for (i, key) in keys.iter().enumerate() {
             assert_eq!(index.get(key, key_of), (i < 50).then_some(i));
         }
