@@ -332,9 +332,21 @@ impl Scanner {
         // comparison: dense keywords (`token`, `://`) never pile up offsets to sort.
         let mut slot_of: Vec<u32> = Vec::new();
         let mut candidates: Vec<(usize, Vec<Range<usize>>)> = Vec::new();
-        let mut hits = Vec::new();
-        self.keyword_hits(bytes, memo, &mut hits, encoded);
-        for (hit, pattern) in hits {
+        // (start, keyword index), in the order of the automaton's overlapping search:
+        // straight from the automaton, or collected chunk by chunk through the memo.
+        let mut remembered = Vec::new();
+        let direct = match memo.filter(|_| self.chunkable_keywords) {
+            Some(memo) => {
+                self.memoized_keyword_hits(bytes, memo, &mut remembered, encoded);
+                None
+            }
+            None => Some(
+                self.automaton(bytes.len())
+                    .find_overlapping_iter(bytes)
+                    .map(|m| (m.start(), m.pattern().as_usize())),
+            ),
+        };
+        for (hit, pattern) in direct.into_iter().flatten().chain(remembered) {
             for &rule_index in &self.rules_by_keyword[pattern] {
                 if slot_of.is_empty() {
                     slot_of = vec![u32::MAX; self.rules.rules.len()];
@@ -424,24 +436,16 @@ impl Scanner {
     }
 
     /// Every keyword occurrence in `bytes` as (start, keyword index), in the order of the
-    /// automaton's overlapping search. With a memo, chunk by chunk, each chunk's hits read
-    /// from the memo when its bytes were seen before; `encoded` is then set to the chunks
-    /// that hold encoded segments, so that only those are decoded.
-    fn keyword_hits(
+    /// automaton's overlapping search, chunk by chunk, each chunk's hits read from the memo
+    /// when its bytes were seen before. `encoded` is set to the chunks that hold encoded
+    /// segments, so that only those are decoded.
+    fn memoized_keyword_hits(
         &self,
         bytes: &[u8],
-        memo: Option<&ContentMemo>,
+        memo: &ContentMemo,
         hits: &mut Vec<(usize, usize)>,
         encoded: &mut Option<Vec<Range<usize>>>,
     ) {
-        let Some(memo) = memo.filter(|_| self.chunkable_keywords) else {
-            hits.extend(
-                self.automaton(bytes.len())
-                    .find_overlapping_iter(bytes)
-                    .map(|m| (m.start(), m.pattern().as_usize())),
-            );
-            return;
-        };
         let encoded = encoded.get_or_insert_with(Vec::new);
         for chunk in memo::chunks(bytes) {
             let text = &bytes[chunk.clone()];
