@@ -156,6 +156,84 @@ fn pack_and_odb_readers_find_the_same_on_deltas_packs_and_loose_objects() {
     assert_eq!(one_thread, packs);
 }
 
+/// A pack completed by `git index-pack --fix-thin`, as a fetch leaves it: its deltas name
+/// their bases by id, and the bases were appended after them, at the end of the pack.
+#[test]
+fn a_fixed_thin_pack_reads_the_same_with_both_readers() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let repo = Repo::init();
+    phase(&repo, 0, 12, TOKEN_A);
+    let base = repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let origin = repo.path().display().to_string();
+    git_in(
+        repo.dir.path(),
+        &["clone", "-q", "--bare", &origin, "fixed.git"],
+    );
+    let fixed = repo.dir.path().join("fixed.git");
+    phase(&repo, 12, 24, TOKEN_B);
+    let head = repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+
+    let pipe = |dir: &std::path::Path, args: &[&str], input: &[u8]| -> Vec<u8> {
+        let mut child = Command::new("git")
+            .current_dir(dir)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("git runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("writes");
+        let out = child.wait_with_output().expect("git finishes");
+        assert!(out.status.success(), "git {args:?} failed");
+        out.stdout
+    };
+    let thin = pipe(
+        &repo.path(),
+        &["pack-objects", "--thin", "--stdout", "--revs", "-q"],
+        format!("{head}\n^{base}\n").as_bytes(),
+    );
+    let sent = u32::from_be_bytes(thin[8..12].try_into().expect("pack header"));
+    let written = pipe(&fixed, &["index-pack", "--stdin", "--fix-thin"], &thin);
+    let name = String::from_utf8_lossy(&written)
+        .split_whitespace()
+        .last()
+        .expect("pack name")
+        .to_owned();
+    git_in(&fixed, &["update-ref", "refs/heads/main", &head]);
+    // The layout the test is about: bases the thin pack left out, appended to it.
+    let idx = fixed.join(format!("objects/pack/pack-{name}.idx"));
+    let listed = pipe(
+        &fixed,
+        &["show-index"],
+        &std::fs::read(&idx).expect("index"),
+    );
+    let held = String::from_utf8_lossy(&listed).lines().count() as u32;
+    assert!(held > sent, "no base appended: {held} objects, {sent} sent");
+
+    let (code_packs, packs, stderr_packs) = scan_partial(&repo, &fixed, &["--git-reader", "packs"]);
+    let (code_odb, odb, stderr_odb) = scan_partial(&repo, &fixed, &["--git-reader", "odb"]);
+    assert_eq!(
+        (code_packs, code_odb),
+        (1, 1),
+        "{stderr_packs}\n{stderr_odb}"
+    );
+    assert_eq!(packs, odb);
+    assert!(packs.contains("src/beta.rs"), "{packs}");
+    let found: Vec<serde_json::Value> = serde_json::from_str(&packs).expect("JSON report");
+    let introduced = repo.git(&["rev-parse", "HEAD~9"]).trim().to_owned();
+    assert!(
+        found
+            .iter()
+            .any(|f| f["path"] == "src/beta.rs" && f["commit"]["id"] == introduced.as_str()),
+        "the second phase's leak (commit {introduced}) is missing: {packs}"
+    );
+}
+
 /// A bare partial clone of a repository whose big blob (holding TOKEN_B) is left out by
 /// `--filter=blob:limit=1k`, while a small blob holding TOKEN_A is present.
 fn partial_clone() -> (Repo, std::path::PathBuf, String) {

@@ -2,11 +2,11 @@
 //! scanned once in parallel, each finding attributed to the commit that first introduced it.
 
 use crate::blob::{display_path, is_binary, read_blob, skipped_blob, BlobRead, Skip};
-use crate::changes::{tree_changes, Change, Kind};
+use crate::changes::{malformed, tree_changes, Change, Kind, PackedFirst};
 use crate::collect::Collected;
 use crate::commit::commit_info;
 use crate::error::GitError;
-use crate::packs::{self, RawId};
+use crate::packs::{self, Family, IdMap, Pack, PackedTrees, RawId};
 use crate::{repo, GitScan, GitScanOptions, GitStats, HistoryReader, MissingBlob, Progress};
 use git2::{Oid, Repository, Sort};
 use rayon::prelude::*;
@@ -47,21 +47,38 @@ pub fn scan_history(
     opts: &GitScanOptions<'_>,
 ) -> Result<GitScan, GitError> {
     let repo = repo::open(path)?;
-    let commits = commits_parents_first(&repo, branch)?;
+    let packs = match opts.reader {
+        HistoryReader::Packs => packs::open_packs(&repo.commondir().join("objects"))?,
+        HistoryReader::Odb => Vec::new(),
+    };
+    // The sorted walk reads every commit on one thread; the packs' trees and commits are
+    // decoded on the others meanwhile.
+    let (commits, packed) = std::thread::scope(|scope| {
+        let decoding = scope.spawn(|| PackedTrees::decode(&packs, opts.threads));
+        let commits = commits_parents_first(&repo, branch);
+        let packed = decoding
+            .join()
+            .unwrap_or_else(|_| Err(GitError::Threads("decoding the packs failed".into())));
+        (commits, packed)
+    });
+    let (commits, packed) = (commits?, packed?);
     let shallow = repo::shallow_boundary(&repo)?;
     let mut stats = GitStats {
         commits: commits.len() as u64,
         shallow: repo.is_shallow(),
         ..GitStats::default()
     };
-    let blobs = blob_uses(&repo, &commits, &shallow, &mut stats, opts)?;
+    let blobs = blob_uses(&repo, &packed, &commits, &shallow, &mut stats, opts)?;
+    drop(packed);
 
     // Versions of a file share most of their lines: what their bytes alone decide is
     // worked out once.
     let memo = ContentMemo::new();
     let scanner = (scanner, &memo);
     let outcomes = match opts.reader {
-        HistoryReader::Packs => scan_packed_then_rest(&repo, scanner, &commits, &blobs, opts)?,
+        HistoryReader::Packs => {
+            scan_packed_then_rest(&repo, &packs, scanner, &commits, &blobs, opts)?
+        }
         HistoryReader::Odb => scan_blobs(repo.path(), scanner, &commits, &blobs, None, opts)?,
     };
 
@@ -177,6 +194,7 @@ fn commits_parents_first(repo: &Repository, branch: Option<&str>) -> Result<Vec<
 /// the earliest commit still wins.
 fn blob_uses(
     repo: &Repository,
+    packed: &PackedTrees,
     commits: &[Oid],
     shallow: &HashSet<Oid>,
     stats: &mut GitStats,
@@ -199,7 +217,7 @@ fn blob_uses(
                 || repo::reopen(git_dir),
                 |worker, &id| {
                     let changes = match worker {
-                        Ok(repo) => commit_changes(repo, id, shallow),
+                        Ok(repo) => commit_changes(repo, packed, id, shallow),
                         // GitError is not Clone: open again for the error itself.
                         Err(_) => Err(repo::reopen(git_dir).err().unwrap_or(GitError::Threads(
                             "a worker could not open the repository".into(),
@@ -216,8 +234,8 @@ fn blob_uses(
     });
 
     let mut blobs: Vec<BlobUse> = Vec::new();
-    let mut slot_of: HashMap<Oid, usize> = HashMap::new();
-    let mut seen_pairs: HashSet<(usize, String)> = HashSet::new();
+    let mut slot_of: IdMap<usize> = packs::id_map(0);
+    let mut seen_pairs: HashSet<(usize, String), ahash::RandomState> = HashSet::default();
     for (order, changes) in per_commit.into_iter().enumerate() {
         for change in changes? {
             let path = display_path(&change.path);
@@ -225,7 +243,10 @@ fn blob_uses(
                 stats.note_submodule(path);
                 continue;
             }
-            let slot = *slot_of.entry(change.new).or_insert_with(|| {
+            let Ok(key) = RawId::try_from(change.new.as_bytes()) else {
+                continue;
+            };
+            let slot = *slot_of.entry(key).or_insert_with(|| {
                 blobs.push(BlobUse {
                     id: change.new,
                     paths: Vec::new(),
@@ -244,29 +265,51 @@ fn blob_uses(
 /// or a shallow clone's cut-off commit).
 fn commit_changes(
     repo: &Repository,
+    packed: &PackedTrees,
     id: Oid,
     shallow: &HashSet<Oid>,
 ) -> Result<Vec<Change>, GitError> {
-    let commit = repo.find_commit(id).map_err(GitError::object(id, None))?;
-    let tree = commit
-        .tree()
-        .map_err(GitError::object(commit.tree_id(), None))?;
+    let (tree, first_parent) = commit_links(repo, packed, id)?;
     // A merge is diffed against its first parent only: whatever it brings from the
     // other parents was already seen in their own commits, which come earlier.
-    let parent_tree = if commit.parent_count() == 0 || shallow.contains(&id) {
-        None
-    } else {
-        let parent_id = commit.parent_id(0).map_err(GitError::object(id, None))?;
-        let parent = repo
-            .find_commit(parent_id)
-            .map_err(GitError::object(parent_id, None))?;
-        Some(
-            parent
-                .tree()
-                .map_err(GitError::object(parent.tree_id(), None))?,
-        )
+    let parent_tree = match first_parent {
+        Some(parent) if !shallow.contains(&id) => Some(commit_links(repo, packed, parent)?.0),
+        _ => None,
     };
-    tree_changes(repo, parent_tree.as_ref(), &tree)
+    let odb = repo
+        .odb()
+        .map_err(GitError::git("cannot open the object database"))?;
+    tree_changes(&PackedFirst { packed, odb: &odb }, parent_tree, tree)
+}
+
+/// A commit's tree and first parent, from the packs' decoded commits or else libgit2.
+fn commit_links(
+    repo: &Repository,
+    packed: &PackedTrees,
+    id: Oid,
+) -> Result<(Oid, Option<Oid>), GitError> {
+    use gix_object::commit::ref_iter::Token;
+    let bytes = RawId::try_from(id.as_bytes())
+        .ok()
+        .and_then(|raw| packed.get(&raw, Family::Commit));
+    let Some(bytes) = bytes else {
+        let commit = repo.find_commit(id).map_err(GitError::object(id, None))?;
+        let parent = match commit.parent_count() {
+            0 => None,
+            _ => Some(commit.parent_id(0).map_err(GitError::object(id, None))?),
+        };
+        return Ok((commit.tree_id(), parent));
+    };
+    let bad = |e: &dyn std::fmt::Display| malformed(id, b"", format!("malformed commit: {e}"));
+    let as_oid = |id: gix_hash::ObjectId| Oid::from_bytes(id.as_bytes()).map_err(|e| bad(&e));
+    let mut tokens = gix_object::CommitRefIter::from_bytes(bytes, gix_hash::Kind::Sha1);
+    let tree = as_oid(tokens.tree_id().map_err(|e| bad(&e))?)?;
+    let parent = match tokens.next() {
+        Some(Ok(Token::Parent { id })) => Some(as_oid(id)?),
+        Some(Err(e)) => return Err(bad(&e)),
+        _ => None,
+    };
+    Ok((tree, parent))
 }
 
 /// The pack reader: every pack decoded once, in parallel, each wanted blob scanned as it
@@ -274,12 +317,13 @@ fn commit_changes(
 /// clone left out) through libgit2, one blob at a time.
 fn scan_packed_then_rest(
     repo: &Repository,
+    packs: &[Pack],
     scanner: Memoized<'_>,
     commits: &[Oid],
     blobs: &[BlobUse],
     opts: &GitScanOptions<'_>,
 ) -> Result<Vec<Outcome>, GitError> {
-    let mut wanted: HashMap<RawId, usize> = HashMap::with_capacity(blobs.len());
+    let mut wanted: IdMap<usize> = packs::id_map(blobs.len());
     for (slot, usage) in blobs.iter().enumerate() {
         if let Ok(id) = RawId::try_from(usage.id.as_bytes()) {
             wanted.insert(id, slot);
@@ -288,8 +332,7 @@ fn scan_packed_then_rest(
     let found: Vec<OnceLock<Outcome>> = (0..blobs.len()).map(|_| OnceLock::new()).collect();
     let done = AtomicU64::new(0);
     let total = blobs.len() as u64;
-    let packs = packs::pack_files(&repo.commondir().join("objects"))?;
-    packs::visit_packed_blobs(&packs, &wanted, blobs.len(), opts.threads, |slot, bytes| {
+    packs::visit_packed_blobs(packs, &wanted, blobs.len(), opts.threads, |slot, bytes| {
         let (Some(usage), Some(cell)) = (blobs.get(slot), found.get(slot)) else {
             return;
         };

@@ -69,15 +69,11 @@ impl Walk<'_, '_> {
         if head == Some(tree) {
             return Ok(());
         }
-        let shown = String::from_utf8_lossy(dir).into_owned();
-        let find = |id: Oid| {
-            self.repo
-                .find_tree(id)
-                .map_err(GitError::object(id, Some(&shown)))
-        };
-        let new = find(tree)?;
-        let old = head.map(find).transpose()?;
-        for mut change in crate::changes::tree_changes(self.repo, old.as_ref(), &new)? {
+        let odb = self
+            .repo
+            .odb()
+            .map_err(GitError::git("cannot open the object database"))?;
+        for mut change in crate::changes::tree_changes(&odb, head, tree)? {
             let mut path = dir.to_vec();
             path.extend_from_slice(&change.path);
             change.path = path;

@@ -168,9 +168,7 @@ fn added_findings(
     out: &mut GitScan,
     opts: &GitScanOptions<'_>,
 ) -> Result<Vec<Finding>, GitError> {
-    let tree = commit
-        .tree()
-        .map_err(GitError::object(commit.tree_id(), None))?;
+    let tree = commit.tree_id();
     let mut per_parent: Vec<Vec<Change>> = Vec::new();
     for index in 0..commit.parent_count().max(1) {
         let parent_tree = if commit.parent_count() == 0 {
@@ -182,13 +180,9 @@ fn added_findings(
             let parent = repo
                 .find_commit(parent_id)
                 .map_err(GitError::object(parent_id, None))?;
-            Some(
-                parent
-                    .tree()
-                    .map_err(GitError::object(parent.tree_id(), None))?,
-            )
+            Some(parent.tree_id())
         };
-        per_parent.push(tree_changes(repo, parent_tree.as_ref(), &tree)?);
+        per_parent.push(tree_changes(odb, parent_tree, tree)?);
     }
     let others: Vec<HashMap<&[u8], &Change>> = per_parent
         .iter()
