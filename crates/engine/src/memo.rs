@@ -3,9 +3,10 @@
 //! A history scan reads every version of every file, and versions share most of their
 //! lines: on rust-lang/cargo, three quarters of the bytes of a random sixth of the blobs
 //! repeat a stretch seen in another blob. Two results depend on the bytes alone and are
-//! remembered, keyed by two 64-bit aHashes of the bytes under keys drawn at random for each
-//! memo (so nobody can craft content that collides with content scanned before without
-//! knowing them; SipHash cost as much as the keyword search it replaced):
+//! remembered, keyed by a 128-bit XXH3 hash of the bytes under a secret drawn at random for
+//! each memo (so nobody can craft content that collides with content scanned before
+//! without knowing it; SipHash cost as much as the keyword search it replaced, and two
+//! 64-bit aHashes half of that):
 //!
 //! - the keyword hits of each line-aligned, content-defined chunk. No keyword holds a
 //!   newline (the scanner checks), so a keyword occurrence lies within one line, hence
@@ -20,9 +21,9 @@
 //! past that, uncached content is scanned as if there were no memo.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Chunks are cut after a line only once they hold this many bytes.
@@ -31,6 +32,9 @@ const MIN_CHUNK: usize = 128;
 const MAX_CHUNK: usize = 16 * 1024;
 /// One line end in this many, chosen by the bytes before it, ends a chunk.
 const CUT_ONE_IN_BITS: u32 = 4;
+
+/// XXH3's secret, in 64-bit words (192 bytes, its default size).
+const SECRET_WORDS: usize = 24;
 
 const SHARDS: usize = 16;
 /// Remembered chunks, at most (about 40 bytes each, plus their hits).
@@ -70,7 +74,13 @@ pub(crate) struct Chunk {
 /// See the module documentation. Created for one scan with one [`crate::Scanner`]: the
 /// remembered results name that scanner's rules and keywords by index.
 pub struct ContentMemo {
-    keys: (ahash::RandomState, ahash::RandomState),
+    /// Tells this memo's keys apart from another's in each thread's recent keys.
+    id: u64,
+    /// XXH3's secret, drawn at random for each memo.
+    secret: Box<[u8]>,
+    /// Separates the keys of different tags (rules, chunks): random and odd, so distinct
+    /// tags always move a key by distinct amounts.
+    tag_step: u128,
     chunks: [Mutex<Keyed<Chunk>>; SHARDS],
     empty_windows: [Mutex<KeySet>; SHARDS],
     chunks_left: AtomicUsize,
@@ -96,8 +106,19 @@ fn shard(key: u128) -> usize {
 
 impl ContentMemo {
     pub fn new() -> ContentMemo {
+        // ahash's per-process random seeds, stretched into a secret of random words.
+        let random = ahash::RandomState::new();
+        let words: Vec<u64> = (0..SECRET_WORDS as u64)
+            .map(|i| random.hash_one(i))
+            .collect();
+        let secret = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let tag_step = (u128::from(random.hash_one(u64::MAX)) << 64
+            | u128::from(random.hash_one(u64::MAX - 1)))
+            | 1;
         ContentMemo {
-            keys: (ahash::RandomState::new(), ahash::RandomState::new()),
+            id: NEXT_MEMO_ID.fetch_add(1, Ordering::Relaxed),
+            secret,
+            tag_step,
             chunks: std::array::from_fn(|_| Mutex::new(Keyed::default())),
             empty_windows: std::array::from_fn(|_| Mutex::new(KeySet::default())),
             chunks_left: AtomicUsize::new(MAX_CHUNKS),
@@ -107,13 +128,8 @@ impl ContentMemo {
     }
 
     fn hash(&self, tag: u64, bytes: &[u8]) -> u128 {
-        let half = |state: &ahash::RandomState| {
-            let mut h = state.build_hasher();
-            h.write_u64(tag);
-            h.write(bytes);
-            h.finish()
-        };
-        (u128::from(half(&self.keys.0)) << 64) | u128::from(half(&self.keys.1))
+        xxhash_rust::xxh3::xxh3_128_with_secret(bytes, &self.secret)
+            .wrapping_add(u128::from(tag).wrapping_mul(self.tag_step))
     }
 
     pub(crate) fn chunk_key(&self, chunk: &[u8]) -> u128 {
@@ -159,10 +175,24 @@ impl ContentMemo {
     }
 
     pub(crate) fn known_empty_window(&self, key: u128) -> bool {
-        self.empty_windows[shard(key)]
+        let slot = key as usize % RECENT_WINDOWS;
+        let recent = RECENT
+            .try_with(|recent| {
+                let recent = recent.borrow();
+                key != 0 && recent.memo == self.id && recent.keys.get(slot) == Some(&key)
+            })
+            .unwrap_or(false);
+        if recent {
+            return true;
+        }
+        let known = self.empty_windows[shard(key)]
             .lock()
             .map(|set| set.contains(&key))
-            .unwrap_or(false)
+            .unwrap_or(false);
+        if known {
+            self.note_recent(slot, key);
+        }
+        known
     }
 
     pub(crate) fn remember_empty_window(&self, key: u128) {
@@ -172,7 +202,43 @@ impl ContentMemo {
         if let Ok(mut set) = self.empty_windows[shard(key)].lock() {
             set.insert(key);
         }
+        self.note_recent(key as usize % RECENT_WINDOWS, key);
     }
+
+    /// Puts a key of the shared set among this thread's recent ones.
+    fn note_recent(&self, slot: usize, key: u128) {
+        let _ = RECENT.try_with(|recent| {
+            let mut recent = recent.borrow_mut();
+            if recent.memo != self.id {
+                recent.memo = self.id;
+                recent.keys.fill(0);
+            }
+            if let Some(at) = recent.keys.get_mut(slot) {
+                *at = key;
+            }
+        });
+    }
+}
+
+/// Empty windows each thread remembers in front of the shared set (16 bytes each). The
+/// versions of a file are scanned one after another on one thread, so most lookups are
+/// answered here, without a lock or a cache miss in the big table.
+const RECENT_WINDOWS: usize = 1 << 14;
+
+static NEXT_MEMO_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One thread's recent empty-window keys, for the memo `memo` (slot by the key's low
+/// bits; 0 marks an empty slot, and a key of 0 is never looked up here).
+struct Recent {
+    memo: u64,
+    keys: Box<[u128]>,
+}
+
+thread_local! {
+    static RECENT: std::cell::RefCell<Recent> = std::cell::RefCell::new(Recent {
+        memo: 0,
+        keys: vec![0; RECENT_WINDOWS].into_boxed_slice(),
+    });
 }
 
 /// Takes `n` from the budget `left`, if that much is left.
@@ -186,19 +252,24 @@ fn take(left: &AtomicUsize, n: usize) -> bool {
 /// of the chunk it falls in, and the chunks after it soon fall back on the same cuts.
 pub(crate) fn chunks(bytes: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
     let mut start = 0;
-    let mut newlines = memchr::memchr_iter(b'\n', bytes);
     std::iter::from_fn(move || {
         if start >= bytes.len() {
             return None;
         }
-        for newline in newlines.by_ref() {
+        // No line end in a chunk's first MIN_CHUNK - 1 bytes can end it: not looked at.
+        let mut from = start + MIN_CHUNK - 1;
+        while let Some(found) = bytes
+            .get(from..)
+            .and_then(|rest| memchr::memchr(b'\n', rest))
+        {
+            let newline = from + found;
             let end = newline + 1;
-            let len = end - start;
-            if len >= MAX_CHUNK || (len >= MIN_CHUNK && is_cut(bytes, newline)) {
+            if end - start >= MAX_CHUNK || is_cut(bytes, newline) {
                 let chunk = start..end;
                 start = end;
                 return Some(chunk);
             }
+            from = end;
         }
         let chunk = start..bytes.len();
         start = bytes.len();

@@ -7,10 +7,13 @@ use crate::collect::Collected;
 use crate::commit::commit_info;
 use crate::error::GitError;
 use crate::packs::{self, Family, IdMap, Pack, PackedTrees, RawId};
-use crate::{repo, GitScan, GitScanOptions, GitStats, HistoryReader, MissingBlob, Progress};
+use crate::{
+    repo, served, GitScan, GitScanOptions, GitStats, HistoryReader, MissingBlob, Progress,
+};
 use git2::{Oid, Repository, Sort};
 use rayon::prelude::*;
 use sg_engine::{ContentMemo, Finding, ScanInput, Scanner};
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,17 +54,13 @@ pub fn scan_history(
         HistoryReader::Packs => packs::open_packs(&repo.commondir().join("objects"))?,
         HistoryReader::Odb => Vec::new(),
     };
-    // The sorted walk reads every commit on one thread; the packs' trees and commits are
-    // decoded on the others meanwhile.
-    let (commits, packed) = std::thread::scope(|scope| {
-        let decoding = scope.spawn(|| PackedTrees::decode(&packs, opts.threads));
-        let commits = commits_parents_first(&repo, branch);
-        let packed = decoding
-            .join()
-            .unwrap_or_else(|_| Err(GitError::Threads("decoding the packs failed".into())));
-        (commits, packed)
-    });
-    let (commits, packed) = (commits?, packed?);
+    // The packs' trees and commits, decoded in bulk: the sorted walk reads its commits
+    // from them, and listing each commit's changes its trees.
+    let packed = std::sync::Arc::new(PackedTrees::decode(&packs, opts.threads)?);
+    let serving = served::serve_commits(&repo, std::sync::Arc::clone(&packed))?;
+    let commits = commits_parents_first(&repo, branch);
+    serving.stop();
+    let commits = commits?;
     let shallow = repo::shallow_boundary(&repo)?;
     let mut stats = GitStats {
         commits: commits.len() as u64,
@@ -207,7 +206,9 @@ fn blob_uses(
     let git_dir = repo.path();
     let done = AtomicU64::new(0);
     let total = commits.len() as u64;
-    let per_commit: Vec<Result<Vec<Change>, GitError>> = pool.install(|| {
+    // Each commit's changes as (display path, blob, kind), converted on the workers.
+    type Listed = Vec<(String, Oid, Kind)>;
+    let per_commit: Vec<Result<Listed, GitError>> = pool.install(|| {
         commits
             .par_iter()
             // Neighbouring commits share most of their trees: keep them on one worker,
@@ -227,7 +228,12 @@ fn blob_uses(
                         let done = done.fetch_add(1, Ordering::Relaxed) + 1;
                         report(Progress::Commits { done, total });
                     }
-                    changes
+                    changes.map(|changes| {
+                        changes
+                            .into_iter()
+                            .map(|c| (display_path(&c.path), c.new, c.kind))
+                            .collect()
+                    })
                 },
             )
             .collect()
@@ -235,26 +241,40 @@ fn blob_uses(
 
     let mut blobs: Vec<BlobUse> = Vec::new();
     let mut slot_of: IdMap<usize> = packs::id_map(0);
-    let mut seen_pairs: HashSet<(usize, String), ahash::RandomState> = HashSet::default();
+    // (slot, hash of a path) -> where that path is in the slot's list: a path is added to
+    // a blob once, checked by comparing the path itself, so the set holds no copies.
+    let path_hasher = ahash::RandomState::new();
+    let mut seen_pairs: HashMap<(usize, u64), usize, ahash::RandomState> = HashMap::default();
     for (order, changes) in per_commit.into_iter().enumerate() {
-        for change in changes? {
-            let path = display_path(&change.path);
-            if change.kind == Kind::Submodule {
+        for (path, new, kind) in changes? {
+            if kind == Kind::Submodule {
                 stats.note_submodule(path);
                 continue;
             }
-            let Ok(key) = RawId::try_from(change.new.as_bytes()) else {
+            let Ok(key) = RawId::try_from(new.as_bytes()) else {
                 continue;
             };
             let slot = *slot_of.entry(key).or_insert_with(|| {
                 blobs.push(BlobUse {
-                    id: change.new,
+                    id: new,
                     paths: Vec::new(),
                 });
                 blobs.len() - 1
             });
-            if seen_pairs.insert((slot, path.clone())) {
-                blobs[slot].paths.push((path, order as u32));
+            let paths = &mut blobs[slot].paths;
+            let known = match seen_pairs.entry((slot, path_hasher.hash_one(&path))) {
+                Entry::Occupied(at) => {
+                    paths.get(*at.get()).is_some_and(|(p, _)| *p == path)
+                        // Two paths with one hash: look through them all.
+                        || paths.iter().any(|(p, _)| *p == path)
+                }
+                Entry::Vacant(at) => {
+                    at.insert(paths.len());
+                    false
+                }
+            };
+            if !known {
+                paths.push((path, order as u32));
             }
         }
     }

@@ -22,6 +22,7 @@ mod loose;
 mod packs;
 mod range;
 mod repo;
+mod served;
 mod staged;
 
 pub use error::GitError;

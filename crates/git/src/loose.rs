@@ -60,47 +60,89 @@ pub(crate) fn guard(repo: &Repository) -> Result<(), GitError> {
             alternates(&objects, 1, &mut dirs);
         }
     }
-    // Any reference leads to the raw repository; HEAD exists in every repository, before
-    // the first commit too, and is read without reading an object.
-    let head = repo.find_reference("HEAD").map_err(GitError::git(
-        "cannot read HEAD to set up the loose-object check",
-    ))?;
-    let failed = |what: &str| GitError::Git {
-        context: format!("cannot set up the loose-object check: {what}"),
+    let mut backend = empty_backend()?;
+    backend.read = Some(checker_read);
+    backend.read_prefix = Some(checker_read_prefix);
+    backend.free = Some(checker_free);
+    let checker = Box::into_raw(Box::new(Checker { backend, dirs }));
+    // SAFETY: `checker` is a live, exclusively owned allocation whose first field is the
+    // backend; `add_backend` frees it through `checker_free` (or itself, on failure).
+    unsafe {
+        add_backend(
+            repo,
+            &mut (*checker).backend,
+            PRIORITY,
+            "the loose-object check",
+        )
+    }
+}
+
+/// A backend with no callbacks, of the version this libgit2 expects.
+pub(crate) fn empty_backend() -> Result<raw::git_odb_backend, GitError> {
+    // SAFETY: all-zero is a valid `git_odb_backend` (null pointers, `None` callbacks),
+    // which `git_odb_init_backend` then stamps with the version; it keeps no pointer.
+    let mut backend: raw::git_odb_backend = unsafe { std::mem::zeroed() };
+    if unsafe { raw::git_odb_init_backend(&mut backend, raw::GIT_ODB_BACKEND_VERSION) } < 0 {
+        return Err(GitError::Git {
+            context: "cannot set up an object-database backend: backend version".into(),
+            reason: crate::error::GitMessage {
+                message: git2::Error::last_error(-1).message().to_owned(),
+                code: git2::ErrorCode::GenericError,
+            },
+        });
+    }
+    Ok(backend)
+}
+
+/// Adds `backend` to the object database of `repo` at `priority` (libgit2 asks backends
+/// in decreasing priority). `what` names it in errors.
+///
+/// # Safety
+/// `backend` must point to a live, exclusively owned allocation whose `free` callback
+/// releases it and that nothing else frees: the odb owns it once this succeeds, and on
+/// failure it is released here through that callback.
+pub(crate) unsafe fn add_backend(
+    repo: &Repository,
+    backend: *mut raw::git_odb_backend,
+    priority: c_int,
+    what: &str,
+) -> Result<(), GitError> {
+    let failed = |why: &str| GitError::Git {
+        context: format!("cannot set up {what}: {why}"),
         reason: crate::error::GitMessage {
             message: git2::Error::last_error(-1).message().to_owned(),
             code: git2::ErrorCode::GenericError,
         },
     };
-    let checker = Box::into_raw(Box::new(Checker {
-        // SAFETY: all-zero is a valid `git_odb_backend` (null pointers, `None` callbacks);
-        // `git_odb_init_backend` below fills in the version.
-        backend: unsafe { std::mem::zeroed() },
-        dirs,
-    }));
-    // SAFETY: `checker` is a live, exclusively owned allocation; `head.raw()` is a live
-    // reference of `repo`, so its owner is `repo`'s raw repository. The odb pointer from
-    // `git_repository_odb` is a counted reference, released with `git_odb_free`. Once
-    // `git_odb_add_backend` succeeds the odb owns `checker` and frees it through
-    // `checker_free`; before that, failures free it here.
-    unsafe {
-        if raw::git_odb_init_backend(&mut (*checker).backend, raw::GIT_ODB_BACKEND_VERSION) < 0 {
-            drop(Box::from_raw(checker));
-            return Err(failed("backend version"));
+    let release = || {
+        // SAFETY: per the contract, `free` releases the still-unowned allocation.
+        if let Some(free) = unsafe { (*backend).free } {
+            free(backend);
         }
-        (*checker).backend.read = Some(checker_read);
-        (*checker).backend.read_prefix = Some(checker_read_prefix);
-        (*checker).backend.free = Some(checker_free);
+    };
+    // Any reference leads to the raw repository; HEAD exists in every repository, before
+    // the first commit too, and is read without reading an object.
+    let head = match repo.find_reference("HEAD") {
+        Ok(head) => head,
+        Err(_) => {
+            release();
+            return Err(failed("cannot read HEAD"));
+        }
+    };
+    // SAFETY: `head.raw()` is a live reference of `repo`, so its owner is `repo`'s raw
+    // repository. The odb pointer from `git_repository_odb` is a counted reference,
+    // released with `git_odb_free`.
+    unsafe {
         let repo_raw = git_reference_owner(head.raw());
         let mut odb: *mut raw::git_odb = std::ptr::null_mut();
         if repo_raw.is_null() || raw::git_repository_odb(&mut odb, repo_raw) < 0 {
-            drop(Box::from_raw(checker));
+            release();
             return Err(failed("no object database"));
         }
-        let added = raw::git_odb_add_backend(odb, &mut (*checker).backend, PRIORITY);
+        let added = raw::git_odb_add_backend(odb, backend, priority);
         raw::git_odb_free(odb);
         if added < 0 {
-            drop(Box::from_raw(checker));
+            release();
             return Err(failed("cannot add the backend"));
         }
     }
