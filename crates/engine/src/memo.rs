@@ -24,14 +24,14 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Chunks are cut after a line only once they hold this many bytes.
-const MIN_CHUNK: usize = 128;
+const MIN_CHUNK: usize = 96;
 /// A chunk is cut after the first line end past this size, whatever the content.
 const MAX_CHUNK: usize = 16 * 1024;
 /// One line end in this many, chosen by the bytes before it, ends a chunk.
-const CUT_ONE_IN_BITS: u32 = 4;
+const CUT_ONE_IN_BITS: u32 = 3;
 
 /// XXH3's secret, in 64-bit words (192 bytes, its default size).
 const SECRET_WORDS: usize = 24;
@@ -81,7 +81,7 @@ pub struct ContentMemo {
     /// Separates the keys of different tags (rules, chunks): random and odd, so distinct
     /// tags always move a key by distinct amounts.
     tag_step: u128,
-    chunks: [Mutex<Keyed<Chunk>>; SHARDS],
+    chunks: [Mutex<Keyed<Arc<Chunk>>>; SHARDS],
     empty_windows: [Mutex<KeySet>; SHARDS],
     chunks_left: AtomicUsize,
     hits_left: AtomicUsize,
@@ -142,16 +142,37 @@ impl ContentMemo {
 
     /// Calls `f` with what is remembered of the chunk `key`, if anything.
     pub(crate) fn with_chunk(&self, key: u128, f: impl FnOnce(&Chunk)) -> bool {
+        let slot = key as usize % RECENT_CHUNKS;
+        let mut f = Some(f);
+        let recent = RECENT
+            .try_with(|recent| {
+                let recent = recent.borrow();
+                match recent.chunks.get(slot) {
+                    Some(Some((k, chunk))) if recent.memo == self.id && *k == key => {
+                        if let Some(f) = f.take() {
+                            f(chunk);
+                        }
+                        true
+                    }
+                    _ => false,
+                }
+            })
+            .unwrap_or(false);
+        if recent {
+            return true;
+        }
         let Ok(table) = self.chunks[shard(key)].lock() else {
             return false;
         };
-        match table.get(&key) {
-            Some(chunk) => {
-                f(chunk);
-                true
-            }
-            None => false,
+        let Some(chunk) = table.get(&key).map(Arc::clone) else {
+            return false;
+        };
+        drop(table);
+        if let Some(f) = f.take() {
+            f(&chunk);
         }
+        self.note_recent_chunk(slot, key, &chunk);
+        true
     }
 
     pub(crate) fn remember_chunk(
@@ -163,15 +184,14 @@ impl ContentMemo {
         if !take(&self.chunks_left, 1) || !take(&self.hits_left, hits.len()) {
             return;
         }
+        let chunk = Arc::new(Chunk {
+            hits: hits.collect(),
+            encoded,
+        });
         if let Ok(mut table) = self.chunks[shard(key)].lock() {
-            table.insert(
-                key,
-                Chunk {
-                    hits: hits.collect(),
-                    encoded,
-                },
-            );
+            table.insert(key, Arc::clone(&chunk));
         }
+        self.note_recent_chunk(key as usize % RECENT_CHUNKS, key, &chunk);
     }
 
     pub(crate) fn known_empty_window(&self, key: u128) -> bool {
@@ -209,12 +229,20 @@ impl ContentMemo {
     fn note_recent(&self, slot: usize, key: u128) {
         let _ = RECENT.try_with(|recent| {
             let mut recent = recent.borrow_mut();
-            if recent.memo != self.id {
-                recent.memo = self.id;
-                recent.keys.fill(0);
-            }
+            recent.claim(self.id);
             if let Some(at) = recent.keys.get_mut(slot) {
                 *at = key;
+            }
+        });
+    }
+
+    /// Puts a chunk of the shared table among this thread's recent ones.
+    fn note_recent_chunk(&self, slot: usize, key: u128, chunk: &Arc<Chunk>) {
+        let _ = RECENT.try_with(|recent| {
+            let mut recent = recent.borrow_mut();
+            recent.claim(self.id);
+            if let Some(at) = recent.chunks.get_mut(slot) {
+                *at = Some((key, Arc::clone(chunk)));
             }
         });
     }
@@ -227,17 +255,37 @@ const RECENT_WINDOWS: usize = 1 << 14;
 
 static NEXT_MEMO_ID: AtomicU64 = AtomicU64::new(1);
 
-/// One thread's recent empty-window keys, for the memo `memo` (slot by the key's low
-/// bits; 0 marks an empty slot, and a key of 0 is never looked up here).
+/// A chunk's key and what is remembered of it.
+type RecentChunk = (u128, Arc<Chunk>);
+
+/// Chunks each thread remembers in front of the shared table, likewise.
+const RECENT_CHUNKS: usize = 1 << 12;
+
+/// One thread's recent empty-window keys and chunks, for the memo `memo`, each in the
+/// slot its key's low bits name (0 marks an empty window slot, and a key of 0 is never
+/// looked up there).
 struct Recent {
     memo: u64,
     keys: Box<[u128]>,
+    chunks: Box<[Option<RecentChunk>]>,
+}
+
+impl Recent {
+    /// Makes these the recent keys of the memo `id`, forgetting another memo's.
+    fn claim(&mut self, id: u64) {
+        if self.memo != id {
+            self.memo = id;
+            self.keys.fill(0);
+            self.chunks.fill(None);
+        }
+    }
 }
 
 thread_local! {
     static RECENT: std::cell::RefCell<Recent> = std::cell::RefCell::new(Recent {
         memo: 0,
         keys: vec![0; RECENT_WINDOWS].into_boxed_slice(),
+        chunks: vec![None; RECENT_CHUNKS].into_boxed_slice(),
     });
 }
 

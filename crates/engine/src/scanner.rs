@@ -713,6 +713,12 @@ fn has_allow_marker(line: &[u8]) -> bool {
 #[derive(Default)]
 struct LineIndex {
     newlines: Option<Vec<usize>>,
+    /// The last line end found by a search: no newline in `from..end`, one at `end`. The
+    /// windows of several rules around one keyword hit ask for the same line.
+    last_end: Option<(usize, usize)>,
+    /// The last line start found by a search: a newline (or the input's start) just
+    /// before `start`, none in `start..upto`.
+    last_start: Option<(usize, usize)>,
     /// The last position worked out: byte offset, line index, 1-based column.
     last: Option<(usize, usize, usize)>,
     /// Bytes searched for line boundaries and counted over for columns, for [`Work`].
@@ -731,9 +737,15 @@ impl LineIndex {
     /// The start of the line holding `at`, or `at - LINE_REACH` if that is nearer.
     fn start_near(&mut self, bytes: &[u8], at: usize) -> usize {
         let floor = at.saturating_sub(LINE_REACH);
+        if let Some((start, upto)) = self.last_start {
+            if start <= at && at <= upto {
+                return start.max(floor);
+            }
+        }
         let near = at.saturating_sub(LOCAL_SEARCH).max(floor);
         if let Some(i) = memchr::memrchr(b'\n', &bytes[near..at]) {
             self.examined += (at - near - i) as u64;
+            self.last_start = Some((near + i + 1, at));
             return near + i + 1;
         }
         self.examined += (at - near) as u64;
@@ -751,9 +763,15 @@ impl LineIndex {
     /// The end of the line holding `at`, or `at + LINE_REACH` if that is nearer.
     fn end_near(&mut self, bytes: &[u8], at: usize) -> usize {
         let ceiling = at.saturating_add(LINE_REACH).min(bytes.len());
+        if let Some((from, end)) = self.last_end {
+            if from <= at && at <= end {
+                return end.min(ceiling);
+            }
+        }
         let near = at.saturating_add(LOCAL_SEARCH).min(ceiling);
         if let Some(i) = memchr::memchr(b'\n', &bytes[at..near]) {
             self.examined += i as u64;
+            self.last_end = Some((at, at + i));
             return at + i;
         }
         self.examined += (near - at) as u64;
@@ -799,6 +817,51 @@ mod tests {
 
     fn scanner(config: &str) -> Scanner {
         Scanner::new(RuleSet::from_config_text(config, Path::new("t.toml")).expect("config"))
+    }
+
+    #[test]
+    fn remembered_line_bounds_answer_as_a_fresh_search_does() {
+        // Lines of every length around LOCAL_SEARCH and LINE_REACH, queried in the orders
+        // windows ask (the same line for several rules, forwards, backwards, far apart).
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..200 {
+            let mut bytes = Vec::new();
+            while bytes.len() < 6000 {
+                let len = match next(4) {
+                    0 => next(8),
+                    1 => next(LOCAL_SEARCH * 2),
+                    2 => next(LINE_REACH * 2),
+                    _ => next(200),
+                };
+                bytes.extend(std::iter::repeat_n(b'x', len));
+                bytes.push(b'\n');
+            }
+            let mut remembered = LineIndex::default();
+            let mut at = next(bytes.len());
+            for _ in 0..300 {
+                at = match next(3) {
+                    0 => at,
+                    1 => (at + next(300)).min(bytes.len()),
+                    _ => at.saturating_sub(next(300)),
+                };
+                assert_eq!(
+                    remembered.start_near(&bytes, at),
+                    LineIndex::default().start_near(&bytes, at),
+                    "start_near({at})"
+                );
+                assert_eq!(
+                    remembered.end_near(&bytes, at),
+                    LineIndex::default().end_near(&bytes, at),
+                    "end_near({at})"
+                );
+            }
+        }
     }
 
     const RULES: &str = r#"

@@ -18,7 +18,7 @@ use gix_pack::data::entry::Header;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// An object id as both libraries spell it: 20 bytes of SHA-1.
 pub(crate) type RawId = [u8; 20];
@@ -37,6 +37,16 @@ pub(crate) struct Pack {
     index: gix_pack::index::File,
     data: gix_pack::data::File,
     path: PathBuf,
+    /// Read on first use, then shared by every pass over the pack.
+    layout: OnceLock<Layout>,
+}
+
+/// A pack's entries in pack order, each with the position of its delta family's root
+/// and the family's kind.
+struct Layout {
+    entries: Vec<Selected>,
+    root: Vec<usize>,
+    family: Vec<Family>,
 }
 
 impl Pack {
@@ -88,6 +98,7 @@ pub(crate) fn open_packs(objects: &Path) -> Result<Vec<Pack>, GitError> {
                 index,
                 data,
                 path: pack_path,
+                layout: OnceLock::new(),
             })
         })
         .collect()
@@ -114,6 +125,7 @@ impl Family {
 }
 
 /// A pack entry selected for decoding: where it is and which object it is.
+#[derive(Clone)]
 struct Selected {
     offset: u64,
     id: RawId,
@@ -143,11 +155,8 @@ where
     Ok(())
 }
 
-/// The entries of `pack`, in pack order, whose delta family holds an object `wants`.
-fn select_families<W>(pack: &Pack, wants: &W) -> Result<Vec<Selected>, GitError>
-where
-    W: Fn(Family, &RawId) -> bool,
-{
+/// Reads the layout of `pack`: its entries in pack order and their delta families.
+fn read_layout(pack: &Pack) -> Result<Layout, GitError> {
     let mut entries: Vec<Selected> = pack
         .index
         .iter()
@@ -230,14 +239,41 @@ where
         }
     }
 
-    let family = |at: usize| match base[root[at]] {
-        Err(family) => family,
-        // A root is a full object by construction.
-        Ok(_) => Family::Blob,
+    let family = root
+        .iter()
+        .map(|&r| match base[r] {
+            Err(family) => family,
+            // A root is a full object by construction.
+            Ok(_) => Family::Blob,
+        })
+        .collect();
+    Ok(Layout {
+        entries,
+        root,
+        family,
+    })
+}
+
+/// The entries of `pack`, in pack order, whose delta family holds an object `wants`.
+fn select_families<W>(pack: &Pack, wants: &W) -> Result<Vec<Selected>, GitError>
+where
+    W: Fn(Family, &RawId) -> bool,
+{
+    let layout = match pack.layout.get() {
+        Some(layout) => layout,
+        None => {
+            let layout = read_layout(pack)?;
+            pack.layout.get_or_init(|| layout)
+        }
     };
+    let Layout {
+        entries,
+        root,
+        family,
+    } = layout;
     let mut wanted = vec![false; entries.len()];
     for (at, entry) in entries.iter().enumerate() {
-        if !wanted[root[at]] && wants(family(at), &entry.id) {
+        if !wanted[root[at]] && wants(family[at], &entry.id) {
             wanted[root[at]] = true;
         }
     }
@@ -247,13 +283,12 @@ where
     if let Some(&first) = root.first() {
         wanted[first] = true;
     }
-    let mut at = 0;
-    entries.retain(|_| {
-        let keep = wanted[root[at]];
-        at += 1;
-        keep
-    });
-    Ok(entries)
+    Ok(entries
+        .iter()
+        .zip(root)
+        .filter(|(_, &r)| wanted[r])
+        .map(|(entry, _)| entry.clone())
+        .collect())
 }
 
 /// Decodes the `selected` entries of `pack` (whole delta families, in pack order) in
