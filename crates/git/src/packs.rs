@@ -17,7 +17,7 @@ use gix_pack::cache::delta::traverse::{Context, Options};
 use gix_pack::data::entry::Header;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 /// An object id as both libraries spell it: 20 bytes of SHA-1.
@@ -362,9 +362,24 @@ pub(crate) struct PackedTrees {
 /// A decoded tree or commit.
 type Decoded = (Family, Box<[u8]>);
 
+/// How many bytes of decoded trees and commits are held, at most. Past that, the others
+/// are read one by one through libgit2 when needed, so memory stays bounded on the
+/// largest histories (rust-lang/cargo's trees and commits are 125 MB).
+const HELD_AT_MOST: usize = 512 << 20;
+
 impl PackedTrees {
     /// Decodes every tree and commit family of `packs`.
     pub(crate) fn decode(packs: &[Pack], threads: Option<usize>) -> Result<PackedTrees, GitError> {
+        PackedTrees::decode_within(packs, threads, HELD_AT_MOST)
+    }
+
+    /// As [`PackedTrees::decode`], holding at most `budget` bytes of objects.
+    fn decode_within(
+        packs: &[Pack],
+        threads: Option<usize>,
+        budget: usize,
+    ) -> Result<PackedTrees, GitError> {
+        let left = AtomicUsize::new(budget);
         let objects: Mutex<IdMap<Decoded>> = Mutex::new(id_map(0));
         visit_packed(
             packs,
@@ -372,6 +387,12 @@ impl PackedTrees {
             |family, _| matches!(family, Family::Tree | Family::Commit),
             |family, id, bytes| {
                 if !matches!(family, Family::Tree | Family::Commit) {
+                    return;
+                }
+                let taken = left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                    left.checked_sub(bytes.len())
+                });
+                if taken.is_err() {
                     return;
                 }
                 if let Ok(mut objects) = objects.lock() {
@@ -428,4 +449,90 @@ where
         },
     )?;
     Ok(claimed.into_iter().map(AtomicBool::into_inner).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .current_dir(dir)
+            .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn decoded_trees_and_commits_stay_within_their_budget() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        git(dir.path(), &["init", "-q"]);
+        for rev in 0..6 {
+            for file in ["a.txt", "src/b.rs", "src/deep/c.rs"] {
+                let path = dir.path().join(file);
+                std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+                std::fs::write(&path, format!("{file} revision {rev}\n")).expect("write");
+            }
+            git(dir.path(), &["add", "-A"]);
+            git(
+                dir.path(),
+                &["commit", "-q", "-m", &format!("revision {rev}")],
+            );
+        }
+        git(dir.path(), &["gc", "-q"]);
+        let listed = git(
+            dir.path(),
+            &[
+                "cat-file",
+                "--batch-all-objects",
+                "--batch-check=%(objectname) %(objecttype) %(objectsize)",
+            ],
+        );
+        let mut expected = Vec::new();
+        for line in listed.lines() {
+            let mut fields = line.split(' ');
+            let (Some(id), Some(kind), Some(size)) = (fields.next(), fields.next(), fields.next())
+            else {
+                continue;
+            };
+            let family = match kind {
+                "tree" => Family::Tree,
+                "commit" => Family::Commit,
+                _ => continue,
+            };
+            let id = git2::Oid::from_str(id).expect("id");
+            let raw = RawId::try_from(id.as_bytes()).expect("sha-1");
+            expected.push((raw, family, size.parse::<usize>().expect("size")));
+        }
+        assert_eq!(expected.len(), 6 * 4, "{listed}");
+
+        let packs = open_packs(&dir.path().join(".git/objects")).expect("packs");
+        let all = PackedTrees::decode_within(&packs, Some(2), usize::MAX).expect("decodes");
+        for (id, family, size) in &expected {
+            assert_eq!(all.get(id, *family).map(<[u8]>::len), Some(*size));
+            let other = match family {
+                Family::Tree => Family::Commit,
+                _ => Family::Tree,
+            };
+            assert_eq!(all.get(id, other), None, "a {family:?} is not a {other:?}");
+        }
+
+        let none = PackedTrees::decode_within(&packs, Some(2), 0).expect("decodes");
+        assert!(expected
+            .iter()
+            .all(|(id, family, _)| none.get(id, *family).is_none()));
+
+        let budget = expected.iter().map(|(_, _, size)| size).sum::<usize>() / 2;
+        let half = PackedTrees::decode_within(&packs, Some(2), budget).expect("decodes");
+        let held: Vec<usize> = expected
+            .iter()
+            .filter_map(|(id, family, _)| half.get(id, *family).map(<[u8]>::len))
+            .collect();
+        assert!(!held.is_empty() && held.len() < expected.len(), "{held:?}");
+        assert!(held.iter().sum::<usize>() <= budget);
+    }
 }
