@@ -252,7 +252,7 @@ fn blob_uses(
     });
 
     let mut blobs: Vec<BlobUse> = Vec::new();
-    let mut slot_of: IdMap<usize> = packs::id_map(0);
+    let mut slot_of: HashMap<Oid, usize, ahash::RandomState> = HashMap::default();
     // (slot, hash of a path) -> where that path is in the slot's list: a path is added to
     // a blob once, checked by comparing the path itself, so the set holds no copies.
     let path_hasher = ahash::RandomState::new();
@@ -263,10 +263,7 @@ fn blob_uses(
                 stats.note_submodule(path);
                 continue;
             }
-            let Ok(key) = RawId::try_from(new.as_bytes()) else {
-                continue;
-            };
-            let slot = *slot_of.entry(key).or_insert_with(|| {
+            let slot = *slot_of.entry(new).or_insert_with(|| {
                 blobs.push(BlobUse {
                     id: new,
                     paths: Vec::new(),
